@@ -1,0 +1,42 @@
+/**
+ * `Cache-Status` (RFC 9211). Each Strata tier is a cache in the chain, named
+ * `strata-l1`, `strata-l2`, `strata-l3`; members are listed from the one
+ * nearest the source outwards (RFC 9211 §2), so the first member with `hit`
+ * is the tier that answered.
+ *
+ * @example
+ * formatCacheStatus([{ cache: 'strata-l2', hit: true, ttl: 59 }, { cache: 'strata-l1', fwd: 'miss', stored: true }])
+ * // 'strata-l2; hit; ttl=59, strata-l1; fwd=miss; stored'
+ */
+
+export type TierName = 'L1' | 'L2' | 'L3';
+
+export interface CacheStatusMember {
+  cache: string;
+  hit?: boolean;
+  fwd?: 'bypass' | 'method' | 'uri-miss' | 'vary-miss' | 'miss' | 'request' | 'stale' | 'partial';
+  ttl?: number;
+  stored?: boolean;
+  collapsed?: boolean;
+  /** Implementation detail token, e.g. `unavailable` when a tier was down. */
+  detail?: string;
+}
+
+export function cacheName(tier: TierName): string {
+  return `strata-${tier.toLowerCase()}`;
+}
+
+export function formatCacheStatus(members: CacheStatusMember[]): string {
+  return members
+    .map((m) => {
+      const parts = [m.cache];
+      if (m.hit) parts.push('hit');
+      if (m.fwd) parts.push(`fwd=${m.fwd}`);
+      if (m.ttl !== undefined) parts.push(`ttl=${Math.floor(m.ttl)}`);
+      if (m.stored) parts.push('stored');
+      if (m.collapsed) parts.push('collapsed');
+      if (m.detail) parts.push(`detail=${m.detail}`);
+      return parts.join('; ');
+    })
+    .join(', ');
+}

@@ -1,0 +1,102 @@
+/**
+ * One error class for everything Strata reports to a client, with a `code`
+ * union so `switch (err.code)` narrows, and one mapping to RFC 9457
+ * problem+json (`problemResponse`).
+ */
+
+export type ErrorCode =
+  | 'bad-request'
+  | 'invalid-namespace'
+  | 'invalid-key'
+  | 'invalid-cache-control'
+  | 'invalid-tag'
+  | 'invalid-content-type'
+  | 'payload-too-large'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'tier-unavailable'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  'bad-request': 400,
+  'invalid-namespace': 400,
+  'invalid-key': 400,
+  'invalid-cache-control': 400,
+  'invalid-tag': 400,
+  'invalid-content-type': 400,
+  'payload-too-large': 413,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'tier-unavailable': 503,
+  internal: 500,
+};
+
+const TITLE: Record<ErrorCode, string> = {
+  'bad-request': 'Bad request',
+  'invalid-namespace': 'Invalid namespace',
+  'invalid-key': 'Invalid key',
+  'invalid-cache-control': 'Invalid Cache-Control',
+  'invalid-tag': 'Invalid Cache-Tag',
+  'invalid-content-type': 'Invalid Content-Type',
+  'payload-too-large': 'Payload too large',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
+  'not-found': 'Not found',
+  'method-not-allowed': 'Method not allowed',
+  'tier-unavailable': 'Tier unavailable',
+  internal: 'Internal error',
+};
+
+export interface StrataErrorOptions {
+  cause?: unknown;
+  /** Extra members for the problem document (RFC 9457 §3.2), e.g. `{ limit: 512 }`. */
+  extensions?: Record<string, unknown>;
+  /** Response headers, e.g. `WWW-Authenticate` on 401. */
+  headers?: Record<string, string>;
+}
+
+export class StrataError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, detail: string, options: StrataErrorOptions = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'StrataError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The URI naming a problem type (RFC 9457 §3.1.1). */
+export function problemType(code: ErrorCode): string {
+  return `urn:strata:problem:${code}`;
+}
+
+/**
+ * Renders an error as `application/problem+json`. Unknown errors become a
+ * generic 500 whose detail never leaks internals.
+ */
+export function problemResponse(err: unknown, instance?: string): Response {
+  const e =
+    err instanceof StrataError ? err : new StrataError('internal', 'The request could not be completed.');
+  const body = {
+    type: problemType(e.code),
+    title: TITLE[e.code],
+    status: e.status,
+    detail: e.message,
+    ...(instance ? { instance } : {}),
+    ...e.extensions,
+  };
+  return new Response(JSON.stringify(body), {
+    status: e.status,
+    headers: { 'content-type': 'application/problem+json', ...e.headers },
+  });
+}

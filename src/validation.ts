@@ -1,0 +1,136 @@
+/**
+ * Validation of everything a client sends on the key API. Pure: no runtime
+ * imports. Every function either returns a clean value or throws a
+ * `StrataError` whose code maps to a 4xx problem response.
+ */
+import { StrataError } from './errors.ts';
+import { LIMITS } from './limits.ts';
+
+const encoder = new TextEncoder();
+// C0 controls and DEL: they break logs, Redis tooling and URL round-trips.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Checks namespace syntax (see `LIMITS.namespacePattern`). */
+export function parseNamespace(raw: string): string {
+  if (!LIMITS.namespacePattern.test(raw)) {
+    throw new StrataError(
+      'invalid-namespace',
+      'Namespace must be 1-64 characters of a-z, 0-9, "-" or "_", starting with a letter or digit.',
+      { extensions: { namespace: raw.slice(0, 100) } },
+    );
+  }
+  return raw;
+}
+
+/** Checks a key: non-empty, at most `LIMITS.maxKeyBytes` of UTF-8, no control characters. */
+export function parseKey(raw: string): string {
+  if (raw.length === 0) throw new StrataError('invalid-key', 'Key must not be empty.');
+  if (!raw.isWellFormed()) throw new StrataError('invalid-key', 'Key must be well-formed Unicode.');
+  if (CONTROL.test(raw)) throw new StrataError('invalid-key', 'Key must not contain control characters.');
+  const bytes = encoder.encode(raw).byteLength;
+  if (bytes > LIMITS.maxKeyBytes) {
+    throw new StrataError('invalid-key', `Key is ${bytes} bytes of UTF-8; the limit is ${LIMITS.maxKeyBytes}.`, {
+      extensions: { limit: LIMITS.maxKeyBytes },
+    });
+  }
+  return raw;
+}
+
+/** Freshness a writer asked for, in seconds. */
+export interface Freshness {
+  ttl: number;
+  staleWhileRevalidate: number;
+  staleIfError: number;
+}
+
+/**
+ * Reads TTL and staleness from a PUT's `Cache-Control` (`max-age`,
+ * `s-maxage` wins over it as for shared caches, `stale-while-revalidate`,
+ * `stale-if-error`; RFC 9111 §5.2, RFC 5861). Unknown directives are ignored
+ * as RFC 9111 §5.2.3 requires; a malformed or out-of-range value of a known
+ * directive is a 400, never silently clamped. `no-store` is refused: a
+ * write that asks not to be stored is a client bug.
+ */
+export function parseWriteCacheControl(header: string | null | undefined, defaultTtl: number): Freshness {
+  const out: Freshness = { ttl: defaultTtl, staleWhileRevalidate: 0, staleIfError: 0 };
+  if (!header) return out;
+  let maxAge: number | undefined;
+  let sMaxAge: number | undefined;
+  for (const part of header.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const name = (eq === -1 ? item : item.slice(0, eq)).trim().toLowerCase();
+    const rawValue = eq === -1 ? undefined : item.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    switch (name) {
+      case 'max-age':
+        maxAge = seconds(name, rawValue, LIMITS.minTtl, LIMITS.maxTtl);
+        break;
+      case 's-maxage':
+        sMaxAge = seconds(name, rawValue, LIMITS.minTtl, LIMITS.maxTtl);
+        break;
+      case 'stale-while-revalidate':
+        out.staleWhileRevalidate = seconds(name, rawValue, 0, LIMITS.maxStale);
+        break;
+      case 'stale-if-error':
+        out.staleIfError = seconds(name, rawValue, 0, LIMITS.maxStale);
+        break;
+      case 'no-store':
+        throw new StrataError('invalid-cache-control', 'Cache-Control: no-store on a write asks Strata not to store it.');
+      default:
+        // RFC 9111 §5.2.3: unrecognised directives are ignored.
+        break;
+    }
+  }
+  const ttl = sMaxAge ?? maxAge;
+  if (ttl !== undefined) out.ttl = ttl;
+  return out;
+}
+
+function seconds(name: string, raw: string | undefined, min: number, max: number): number {
+  if (raw === undefined || !/^\d{1,10}$/.test(raw)) {
+    throw new StrataError('invalid-cache-control', `${name} needs a non-negative integer number of seconds.`);
+  }
+  const n = Number(raw);
+  if (n < min || n > max) {
+    throw new StrataError('invalid-cache-control', `${name}=${n} is outside [${min}, ${max}] seconds.`, {
+      extensions: { directive: name, min, max },
+    });
+  }
+  return n;
+}
+
+/**
+ * Parses `Cache-Tag`: comma-separated tags (as Cloudflare's header), each
+ * 1–`maxTagBytes` bytes of visible ASCII without commas or spaces.
+ * Duplicates collapse; order is kept.
+ */
+export function parseCacheTags(header: string | null | undefined): string[] {
+  if (!header) return [];
+  const tags: string[] = [];
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag === '') continue;
+    if (!/^[\x21-\x7e]+$/.test(tag)) {
+      throw new StrataError('invalid-tag', 'Tags are visible ASCII without spaces or commas.');
+    }
+    if (tag.length > LIMITS.maxTagBytes) {
+      throw new StrataError('invalid-tag', `A tag is at most ${LIMITS.maxTagBytes} bytes.`);
+    }
+    if (!tags.includes(tag)) tags.push(tag);
+  }
+  if (tags.length > LIMITS.maxTags) {
+    throw new StrataError('invalid-tag', `At most ${LIMITS.maxTags} tags per entry; got ${tags.length}.`);
+  }
+  return tags;
+}
+
+/** Content type stored with a value; defaults to `application/octet-stream`. */
+export function parseContentType(header: string | null | undefined): string {
+  if (!header) return 'application/octet-stream';
+  const value = header.trim();
+  if (value.length > LIMITS.maxContentTypeBytes || !/^[\x20-\x7e]+$/.test(value) || !value.includes('/')) {
+    throw new StrataError('invalid-content-type', 'Content-Type must be a printable ASCII media type.');
+  }
+  return value;
+}

@@ -1,0 +1,60 @@
+/**
+ * Three test projects (see README "Tests"):
+ *   unit     node, pure modules
+ *   workers  real workerd through @cloudflare/vitest-plugin, real Durable
+ *            Objects, L3 = a real redis-server behind scripts/l3-server.ts
+ *   sim      node, real redis-server and L3 server (the L3 contract suite,
+ *            later several regions and faults)
+ */
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                REGION: 'test',
+                SHARDS: '4',
+                UPSTASH_REDIS_REST_URL: inject<string>('l3Url'),
+                UPSTASH_REDIS_REST_TOKEN: inject<string>('l3Token'),
+                STRATA_ADMIN_KEY: 'test-admin-key',
+                JWT_ISSUER: 'https://issuer.test',
+                JWT_AUDIENCE: 'strata-test',
+                JWT_JWKS_URL: inject<string>('jwksUrl'),
+                L3_TIMEOUT_MS: '2000',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+          globalSetup: ['test/helpers/l3-global-setup.ts', 'test/helpers/jwks-global-setup.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'sim',
+          include: ['test/sim/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/helpers/l3-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
