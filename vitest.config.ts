@@ -34,6 +34,7 @@ export default defineConfig({
                 JWT_AUDIENCE: 'strata-test',
                 JWT_JWKS_URL: inject<string>('jwksUrl'),
                 L3_TIMEOUT_MS: '2000',
+                SHARD_BYTE_BUDGET: '65536',
               },
             },
           })),

@@ -45,7 +45,7 @@ const MAGIC = 0x53;
 const FORMAT = 1;
 const HEADER = 6;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function encodeEntry(entry: Entry): Uint8Array {
   const meta = encoder.encode(JSON.stringify(entry.meta));

@@ -31,20 +31,17 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  let k = 0;
-  switch (len & 3) {
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the tail bytes fall through by design
-    case 3:
-      k ^= (bytes[blocks + 2] as number) << 16;
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: as above
-    case 2:
-      k ^= (bytes[blocks + 1] as number) << 8;
-    case 1:
-      k ^= bytes[blocks] as number;
-      k = Math.imul(k, c1);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, c2);
-      h ^= k;
+  // Tail: the last 1-3 bytes, little-endian.
+  const tail = len & 3;
+  if (tail > 0) {
+    let k = 0;
+    if (tail === 3) k ^= (bytes[blocks + 2] as number) << 16;
+    if (tail >= 2) k ^= (bytes[blocks + 1] as number) << 8;
+    k ^= bytes[blocks] as number;
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
   }
   h ^= len;
   h ^= h >>> 16;

@@ -1,0 +1,124 @@
+/**
+ * The read and write paths across tiers; routes call this and never touch a
+ * tier themselves.
+ *
+ *   read:  L1 → L2 (the shard, which reads L3 on a miss) → back-fill L1 with
+ *          the entry's remaining TTL, off the response path.
+ *   write: L2 (the shard stores it and writes L3) → drop this data centre's
+ *          L1 copy so the next read here sees the new version.
+ *
+ * A failing L1 is treated as a miss; a failing L3 is reported in the result
+ * (`l3: 'error'`), never thrown: expected degradation is a result.
+ */
+import type { L3Outcome, ShardWrite, ShardWriteInput } from '../durable-objects/shard.ts';
+import type { CacheStatusMember, TierName } from './cache-status.ts';
+import { cacheName } from './cache-status.ts';
+import type { Clock } from './clock.ts';
+import type { Entry } from './entry.ts';
+import { isFresh, remainingTtl } from './entry.ts';
+import type { ShardClient } from './tiers/shard-client.ts';
+import type { Tier } from './tiers/tier.ts';
+
+export interface ReadResult {
+  entry: Entry | null;
+  /** The tier that answered; null on a miss. */
+  source: TierName | null;
+  l1: 'hit' | 'miss' | 'error' | 'disabled';
+  l3: L3Outcome;
+  collapsed: boolean;
+}
+
+/** Where background work goes (`ctx.waitUntil` in a Worker). */
+export type Background = (work: Promise<unknown>) => void;
+
+export class TieredCache {
+  constructor(
+    private readonly l1: Tier | null,
+    private readonly shards: ShardClient,
+    private readonly clock: Clock,
+    private readonly background: Background,
+  ) {}
+
+  async read(namespace: string, key: string): Promise<ReadResult> {
+    let l1: ReadResult['l1'] = this.l1 ? 'miss' : 'disabled';
+    if (this.l1) {
+      try {
+        const entry = await this.l1.get(namespace, key);
+        if (entry && isFresh(entry.meta, this.clock.now())) {
+          return { entry, source: 'L1', l1: 'hit', l3: 'skipped', collapsed: false };
+        }
+      } catch {
+        l1 = 'error';
+      }
+    }
+    const shard = await this.shards.read(namespace, key);
+    const result: ReadResult = {
+      entry: shard.entry,
+      source: shard.source,
+      l1,
+      l3: shard.l3,
+      collapsed: shard.collapsed,
+    };
+    if (shard.entry && this.l1 && l1 !== 'error') {
+      const l1Tier = this.l1;
+      const entry = shard.entry;
+      this.background(l1Tier.set(entry).catch(() => {}));
+    }
+    return result;
+  }
+
+  async write(input: ShardWriteInput): Promise<ShardWrite> {
+    const result = await this.shards.write(input);
+    await this.dropL1(input.namespace, input.key);
+    return result;
+  }
+
+  async remove(namespace: string, key: string): Promise<{ existed: boolean; l3: L3Outcome }> {
+    const result = await this.shards.remove(namespace, key);
+    await this.dropL1(namespace, key);
+    return result;
+  }
+
+  private async dropL1(namespace: string, key: string): Promise<void> {
+    try {
+      await this.l1?.delete(namespace, key);
+    } catch {
+      // L1 copies expire within L1_MAX_TTL regardless.
+    }
+  }
+}
+
+/**
+ * `Cache-Status` members for a read (RFC 9211), nearest the source first.
+ * @example a hit in L2: `strata-l2; hit; ttl=59, strata-l1; fwd=miss; stored`
+ */
+export function cacheStatusFor(result: ReadResult, now: number): CacheStatusMember[] {
+  const ttl = result.entry ? remainingTtl(result.entry.meta, now) : undefined;
+  const l1Stored = result.entry !== null && result.l1 === 'miss';
+  const l1Member: CacheStatusMember = {
+    cache: cacheName('L1'),
+    fwd: 'miss',
+    stored: l1Stored,
+    ...(result.l1 === 'error' ? { detail: 'unavailable' } : {}),
+  };
+  switch (result.source) {
+    case 'L1':
+      return [{ cache: cacheName('L1'), hit: true, ttl }];
+    case 'L2':
+      return [{ cache: cacheName('L2'), hit: true, ttl }, l1Member];
+    case 'L3':
+      return [
+        { cache: cacheName('L3'), hit: true, ttl },
+        { cache: cacheName('L2'), fwd: 'miss', stored: true, collapsed: result.collapsed },
+        l1Member,
+      ];
+    default: {
+      const l3: CacheStatusMember = { cache: cacheName('L3'), fwd: 'miss' };
+      if (result.l3 === 'error') l3.detail = 'unavailable';
+      const members: CacheStatusMember[] = [];
+      if (result.l3 !== 'skipped') members.push(l3);
+      members.push({ cache: cacheName('L2'), fwd: 'miss', collapsed: result.collapsed }, l1Member);
+      return members;
+    }
+  }
+}
