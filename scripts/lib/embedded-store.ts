@@ -109,6 +109,12 @@ export class EmbeddedStore {
     return entry.data as Extract<Data, { type: T }>;
   }
 
+  /** A string value, or null when missing or of another type (MGET semantics). */
+  string(key: string): Buffer | null {
+    const data = this.lookup(key)?.data;
+    return data?.type === 'string' ? data.value : null;
+  }
+
   /** Like `read`, creating an empty value of `type` when missing. */
   upsert<T extends Data['type']>(key: string, type: T): Extract<Data, { type: T }> {
     const found = this.read(key, type);
@@ -453,19 +459,83 @@ const noScripting: Run = () => {
 
 const del: Run = (db, args) => args.slice(1).filter((k) => db.remove(k)).length;
 
+type Collection = 'hash' | 'set' | 'zset';
+
+/** HDEL, SREM, ZREM: remove members, dropping the key when it empties. */
+function removeMembers(type: Collection): Run {
+  return (db, args) => {
+    const data = db.read(arg(args, 1), type);
+    if (!data) return 0;
+    const removed = args.slice(2).filter((m) => data.value.delete(m)).length;
+    db.dropIfEmpty(arg(args, 1), data);
+    return removed;
+  };
+}
+
+/** HLEN, SCARD, ZCARD. */
+const sizeOf =
+  (type: Collection): Run =>
+  (db, args) =>
+    db.read(arg(args, 1), type)?.value.size ?? 0;
+
+/** HEXISTS, SISMEMBER. */
+const hasMember =
+  (type: Collection): Run =>
+  (db, args) =>
+    db.read(arg(args, 1), type)?.value.has(arg(args, 2)) ? 1 : 0;
+
+function persist(db: EmbeddedStore, args: readonly string[]): Reply {
+  const entry = db.lookup(arg(args, 1));
+  if (!entry || entry.expiresAt === null) return 0;
+  entry.expiresAt = null;
+  return 1;
+}
+
+function getdel(db: EmbeddedStore, args: readonly string[]): Reply {
+  const value = db.read(arg(args, 1), 'string')?.value ?? null;
+  db.remove(arg(args, 1));
+  return value;
+}
+
+function mset(db: EmbeddedStore, args: readonly string[]): Reply {
+  if (args.length % 2 === 0)
+    throw new CommandError("ERR wrong number of arguments for 'mset' command");
+  for (let i = 1; i < args.length; i += 2) {
+    db.write(arg(args, i), { type: 'string', value: buf(arg(args, i + 1)) }, null);
+  }
+  return OK;
+}
+
+function hset(db: EmbeddedStore, args: readonly string[]): Reply {
+  if (args.length % 2 !== 0)
+    throw new CommandError("ERR wrong number of arguments for 'hset' command");
+  const hash = db.upsert(arg(args, 1), 'hash');
+  let added = 0;
+  for (let i = 2; i < args.length; i += 2) {
+    if (!hash.value.has(arg(args, i))) added++;
+    hash.value.set(arg(args, i), buf(arg(args, i + 1)));
+  }
+  return added;
+}
+
+function sadd(db: EmbeddedStore, args: readonly string[]): Reply {
+  const set = db.upsert(arg(args, 1), 'set');
+  const before = set.value.size;
+  for (const m of args.slice(2)) set.value.add(m);
+  return set.value.size - before;
+}
+
+function zscore(db: EmbeddedStore, args: readonly string[]): Reply {
+  const score = db.read(arg(args, 1), 'zset')?.value.get(arg(args, 2));
+  return score === undefined ? null : buf(formatScore(score));
+}
+
 const COMMANDS: Record<string, Spec> = {
   ping: [-1, (_db, args) => (args.length > 1 ? buf(arg(args, 1)) : Buffer.from('PONG'))],
   echo: [2, (_db, args) => buf(arg(args, 1))],
   get: [2, (db, args) => db.read(arg(args, 1), 'string')?.value ?? null],
   set: [-3, set],
-  getdel: [
-    2,
-    (db, args) => {
-      const value = db.read(arg(args, 1), 'string')?.value ?? null;
-      db.remove(arg(args, 1));
-      return value;
-    },
-  ],
+  getdel: [2, getdel],
   del: [-2, del],
   unlink: [-2, del],
   exists: [-2, (db, args) => args.slice(1).filter((k) => db.lookup(k)).length],
@@ -474,130 +544,45 @@ const COMMANDS: Record<string, Spec> = {
   pexpire: [-3, expire(1, false)],
   expireat: [-3, expire(1000, true)],
   pexpireat: [-3, expire(1, true)],
-  persist: [
-    2,
-    (db, args) => {
-      const entry = db.lookup(arg(args, 1));
-      if (!entry || entry.expiresAt === null) return 0;
-      entry.expiresAt = null;
-      return 1;
-    },
-  ],
+  persist: [2, persist],
   ttl: [2, ttl(false)],
   pttl: [2, ttl(true)],
-  mget: [
-    -2,
-    (db, args) =>
-      args.slice(1).map((k) => {
-        const data = db.lookup(k)?.data;
-        return data?.type === 'string' ? data.value : null;
-      }),
-  ],
-  mset: [
-    -3,
-    (db, args) => {
-      if (args.length % 2 === 0)
-        throw new CommandError("ERR wrong number of arguments for 'mset' command");
-      for (let i = 1; i < args.length; i += 2) {
-        db.write(arg(args, i), { type: 'string', value: buf(arg(args, i + 1)) }, null);
-      }
-      return OK;
-    },
-  ],
+  mget: [-2, (db, args) => args.slice(1).map((k) => db.string(k))],
+  mset: [-3, mset],
   incr: [2, (db, args) => incrBy(db, arg(args, 1), 1n)],
   decr: [2, (db, args) => incrBy(db, arg(args, 1), -1n)],
   incrby: [3, (db, args) => incrBy(db, arg(args, 1), parseInt64(arg(args, 2)))],
   decrby: [3, (db, args) => incrBy(db, arg(args, 1), -parseInt64(arg(args, 2)))],
-  hset: [
-    -4,
-    (db, args) => {
-      if (args.length % 2 !== 0)
-        throw new CommandError("ERR wrong number of arguments for 'hset' command");
-      const hash = db.upsert(arg(args, 1), 'hash');
-      let added = 0;
-      for (let i = 2; i < args.length; i += 2) {
-        if (!hash.value.has(arg(args, i))) added++;
-        hash.value.set(arg(args, i), buf(arg(args, i + 1)));
-      }
-      return added;
-    },
-  ],
+  hset: [-4, hset],
   hget: [3, (db, args) => db.read(arg(args, 1), 'hash')?.value.get(arg(args, 2)) ?? null],
   hmget: [
     -3,
     (db, args) => args.slice(2).map((f) => db.read(arg(args, 1), 'hash')?.value.get(f) ?? null),
   ],
-  hexists: [3, (db, args) => (db.read(arg(args, 1), 'hash')?.value.has(arg(args, 2)) ? 1 : 0)],
-  hlen: [2, (db, args) => db.read(arg(args, 1), 'hash')?.value.size ?? 0],
-  hdel: [
-    -3,
-    (db, args) => {
-      const hash = db.read(arg(args, 1), 'hash');
-      if (!hash) return 0;
-      const removed = args.slice(2).filter((f) => hash.value.delete(f)).length;
-      db.dropIfEmpty(arg(args, 1), hash);
-      return removed;
-    },
-  ],
+  hexists: [3, hasMember('hash')],
+  hlen: [2, sizeOf('hash')],
+  hdel: [-3, removeMembers('hash')],
   hgetall: [
     2,
     (db, args) =>
       [...(db.read(arg(args, 1), 'hash')?.value ?? [])].flatMap(([f, v]) => [buf(f), v]),
   ],
-  sadd: [
-    -3,
-    (db, args) => {
-      const set = db.upsert(arg(args, 1), 'set');
-      const before = set.value.size;
-      for (const m of args.slice(2)) set.value.add(m);
-      return set.value.size - before;
-    },
-  ],
-  srem: [
-    -3,
-    (db, args) => {
-      const set = db.read(arg(args, 1), 'set');
-      if (!set) return 0;
-      const removed = args.slice(2).filter((m) => set.value.delete(m)).length;
-      db.dropIfEmpty(arg(args, 1), set);
-      return removed;
-    },
-  ],
+  sadd: [-3, sadd],
+  srem: [-3, removeMembers('set')],
   smembers: [2, (db, args) => [...(db.read(arg(args, 1), 'set')?.value ?? [])].map(buf)],
-  sismember: [3, (db, args) => (db.read(arg(args, 1), 'set')?.value.has(arg(args, 2)) ? 1 : 0)],
-  scard: [2, (db, args) => db.read(arg(args, 1), 'set')?.value.size ?? 0],
+  sismember: [3, hasMember('set')],
+  scard: [2, sizeOf('set')],
   scan: [-2, scan],
   zadd: [-4, zadd],
   zrange: [-4, zrange],
-  zrem: [
-    -3,
-    (db, args) => {
-      const zset = db.read(arg(args, 1), 'zset');
-      if (!zset) return 0;
-      const removed = args.slice(2).filter((m) => zset.value.delete(m)).length;
-      db.dropIfEmpty(arg(args, 1), zset);
-      return removed;
-    },
-  ],
-  zcard: [2, (db, args) => db.read(arg(args, 1), 'zset')?.value.size ?? 0],
-  zscore: [
-    3,
-    (db, args) => {
-      const score = db.read(arg(args, 1), 'zset')?.value.get(arg(args, 2));
-      return score === undefined ? null : buf(formatScore(score));
-    },
-  ],
+  zrem: [-3, removeMembers('zset')],
+  zcard: [2, sizeOf('zset')],
+  zscore: [3, zscore],
   eval: [-3, noScripting],
   evalsha: [-3, noScripting],
   eval_ro: [-3, noScripting],
   evalsha_ro: [-3, noScripting],
   script: [-2, noScripting],
-  flushdb: [
-    -1,
-    (db) => {
-      db.flush();
-      return OK;
-    },
-  ],
+  flushdb: [-1, (db) => (db.flush(), OK)],
   dbsize: [1, (db) => [...db.live()].length],
 };
