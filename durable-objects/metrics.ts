@@ -7,8 +7,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env.ts';
-import { Registry } from '../src/metrics/registry.ts';
 import type { Snapshot } from '../src/metrics/registry.ts';
+import { Registry } from '../src/metrics/registry.ts';
 
 export class MetricsDO extends DurableObject<Env> {
   private readonly registry = new Registry();

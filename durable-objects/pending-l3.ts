@@ -19,7 +19,13 @@ export class PendingL3 {
 
   /** Records a failed attempt; the next try is due after a jittered backoff. */
   add(ns: string, key: string, now: number): void {
-    const row = this.sql.exec<{ attempts: number }>('SELECT attempts FROM l3_pending WHERE ns = ? AND key = ?', ns, key).toArray()[0];
+    const row = this.sql
+      .exec<{ attempts: number }>(
+        'SELECT attempts FROM l3_pending WHERE ns = ? AND key = ?',
+        ns,
+        key,
+      )
+      .toArray()[0];
     const attempts = (row?.attempts ?? 0) + 1;
     const ceiling = Math.min(MAX_MS, BASE_MS * 2 ** Math.min(attempts - 1, 20));
     const dueAt = now + Math.max(100, Math.floor(Math.random() * ceiling));
@@ -38,17 +44,26 @@ export class PendingL3 {
   }
 
   has(ns: string, key: string): boolean {
-    return this.sql.exec('SELECT 1 FROM l3_pending WHERE ns = ? AND key = ?', ns, key).toArray().length > 0;
+    return (
+      this.sql.exec('SELECT 1 FROM l3_pending WHERE ns = ? AND key = ?', ns, key).toArray().length >
+      0
+    );
   }
 
   due(now: number, limit: number): { ns: string; key: string }[] {
     return this.sql
-      .exec<{ ns: string; key: string }>('SELECT ns, key FROM l3_pending WHERE due_at <= ? ORDER BY due_at LIMIT ?', now, limit)
+      .exec<{ ns: string; key: string }>(
+        'SELECT ns, key FROM l3_pending WHERE due_at <= ? ORDER BY due_at LIMIT ?',
+        now,
+        limit,
+      )
       .toArray();
   }
 
   nextDue(): number | null {
-    const row = this.sql.exec<{ t: number | null }>('SELECT MIN(due_at) AS t FROM l3_pending').one();
+    const row = this.sql
+      .exec<{ t: number | null }>('SELECT MIN(due_at) AS t FROM l3_pending')
+      .one();
     return row.t ?? null;
   }
 

@@ -28,7 +28,12 @@ export interface StoreStats {
 }
 
 export function entryCost(meta: EntryMeta): number {
-  return meta.size + encoder.encode(meta.key).byteLength + meta.namespace.length + encoder.encode(JSON.stringify(meta)).byteLength;
+  return (
+    meta.size +
+    encoder.encode(meta.key).byteLength +
+    meta.namespace.length +
+    encoder.encode(JSON.stringify(meta)).byteLength
+  );
 }
 
 export class ShardStore {
@@ -56,7 +61,9 @@ export class ShardStore {
     sql.exec('CREATE INDEX IF NOT EXISTS entries_by_expiry ON entries (expires_at)');
     sql.exec('CREATE TABLE IF NOT EXISTS shard_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
     const totals = sql
-      .exec<{ bytes: number | null; seq: number | null }>('SELECT SUM(cost) AS bytes, MAX(access_seq) AS seq FROM entries')
+      .exec<{ bytes: number | null; seq: number | null }>(
+        'SELECT SUM(cost) AS bytes, MAX(access_seq) AS seq FROM entries',
+      )
       .one();
     this.bytes = totals.bytes ?? 0;
     this.seq = totals.seq ?? 0;
@@ -64,7 +71,9 @@ export class ShardStore {
 
   /** The fresh entry under (ns, key), touching its recency; expired rows are removed, never returned. */
   get(ns: string, key: string, now: number): Entry | null {
-    const row = this.sql.exec<EntryRow>('SELECT value, meta, cost FROM entries WHERE ns = ? AND key = ?', ns, key).toArray()[0];
+    const row = this.sql
+      .exec<EntryRow>('SELECT value, meta, cost FROM entries WHERE ns = ? AND key = ?', ns, key)
+      .toArray()[0];
     if (!row) return null;
     const meta = JSON.parse(row.meta) as EntryMeta;
     if (meta.expiresAt <= now) {
@@ -72,13 +81,20 @@ export class ShardStore {
       this.expiredRemoved++;
       return null;
     }
-    this.sql.exec('UPDATE entries SET access_seq = ? WHERE ns = ? AND key = ?', ++this.seq, ns, key);
+    this.sql.exec(
+      'UPDATE entries SET access_seq = ? WHERE ns = ? AND key = ?',
+      ++this.seq,
+      ns,
+      key,
+    );
     return { meta, value: new Uint8Array(row.value) };
   }
 
   /** The stored version under (ns, key), expired or not. */
   version(ns: string, key: string): Hlc | null {
-    const row = this.sql.exec<{ version: string }>('SELECT version FROM entries WHERE ns = ? AND key = ?', ns, key).toArray()[0];
+    const row = this.sql
+      .exec<{ version: string }>('SELECT version FROM entries WHERE ns = ? AND key = ?', ns, key)
+      .toArray()[0];
     return row ? parseHlc(row.version) : null;
   }
 
@@ -90,7 +106,9 @@ export class ShardStore {
   put(entry: Entry, now: number): boolean {
     const cost = entryCost(entry.meta);
     const { namespace: ns, key } = entry.meta;
-    const old = this.sql.exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', ns, key).toArray()[0];
+    const old = this.sql
+      .exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', ns, key)
+      .toArray()[0];
     if (old) this.removeRow(ns, key, old.cost);
     if (cost > this.budget) return false;
     this.sql.exec(
@@ -119,19 +137,26 @@ export class ShardStore {
 
   /** Removes (ns, key); true if a row existed. */
   delete(ns: string, key: string): boolean {
-    const old = this.sql.exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', ns, key).toArray()[0];
+    const old = this.sql
+      .exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', ns, key)
+      .toArray()[0];
     if (!old) return false;
     this.removeRow(ns, key, old.cost);
     return true;
   }
 
   lastHlc(): Hlc | undefined {
-    const row = this.sql.exec<{ v: string }>("SELECT v FROM shard_meta WHERE k = 'hlc'").toArray()[0];
+    const row = this.sql
+      .exec<{ v: string }>("SELECT v FROM shard_meta WHERE k = 'hlc'")
+      .toArray()[0];
     return row ? (parseHlc(row.v) ?? undefined) : undefined;
   }
 
   saveHlc(text: string): void {
-    this.sql.exec("INSERT INTO shard_meta (k, v) VALUES ('hlc', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", text);
+    this.sql.exec(
+      "INSERT INTO shard_meta (k, v) VALUES ('hlc', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+      text,
+    );
   }
 
   stats(): StoreStats {
@@ -148,16 +173,20 @@ export class ShardStore {
   private makeRoom(now: number): void {
     if (this.bytes <= this.budget) return;
     // Expired rows first: they are dead weight.
-    for (const row of this.sql.exec<{ ns: string; key: string; cost: number }>(
-      'SELECT ns, key, cost FROM entries WHERE expires_at <= ?',
-      now,
-    ).toArray()) {
+    for (const row of this.sql
+      .exec<{ ns: string; key: string; cost: number }>(
+        'SELECT ns, key, cost FROM entries WHERE expires_at <= ?',
+        now,
+      )
+      .toArray()) {
       this.removeRow(row.ns, row.key, row.cost);
       this.expiredRemoved++;
     }
     while (this.bytes > this.budget) {
       const victims = this.sql
-        .exec<{ ns: string; key: string; cost: number }>('SELECT ns, key, cost FROM entries ORDER BY access_seq LIMIT 16')
+        .exec<{ ns: string; key: string; cost: number }>(
+          'SELECT ns, key, cost FROM entries ORDER BY access_seq LIMIT 16',
+        )
         .toArray();
       if (victims.length === 0) break;
       for (const v of victims) {

@@ -16,7 +16,7 @@ import type { Entry, EntryMeta } from '../src/entry.ts';
 import { isFresh } from '../src/entry.ts';
 import type { Env } from '../src/env.ts';
 import { configFor } from '../src/env.ts';
-import { HlcClock, formatHlc } from '../src/hlc.ts';
+import { formatHlc, HlcClock } from '../src/hlc.ts';
 import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
 import type { Tier } from '../src/tiers/tier.ts';
 import { withTimeout } from '../src/tiers/timeout.ts';
@@ -89,7 +89,8 @@ export class ShardDO extends DurableObject<Env> {
     this.pending = new PendingL3(ctx.storage.sql);
     this.hlc = new HlcClock(config.region, systemClock, this.store.lastHlc());
     const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env;
-    this.l3 = url && token ? withTimeout(new RedisTier(createRedis(url, token)), config.l3TimeoutMs) : null;
+    this.l3 =
+      url && token ? withTimeout(new RedisTier(createRedis(url, token)), config.l3TimeoutMs) : null;
   }
 
   async read(namespace: string, key: string): Promise<ShardRead> {
@@ -102,8 +103,13 @@ export class ShardDO extends DurableObject<Env> {
     const id = `${namespace}\u0000${key}`;
     const inFlight = this.fills.get(id);
     if (inFlight) return { ...(await inFlight.promise), collapsed: true };
-    const fill: Fill = { promise: Promise.resolve() as unknown as Promise<ShardRead>, raced: false };
-    fill.promise = this.fillFromL3(this.l3, namespace, key, fill).finally(() => this.fills.delete(id));
+    const fill: Fill = {
+      promise: Promise.resolve() as unknown as Promise<ShardRead>,
+      raced: false,
+    };
+    fill.promise = this.fillFromL3(this.l3, namespace, key, fill).finally(() =>
+      this.fills.delete(id),
+    );
     this.fills.set(id, fill);
     return fill.promise;
   }
@@ -142,7 +148,12 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   async stats(): Promise<ShardStats> {
-    return { ...this.store.stats(), l3Reads: this.l3Reads, l3Errors: this.l3Errors, l3Pending: this.pending.count() };
+    return {
+      ...this.store.stats(),
+      l3Reads: this.l3Reads,
+      l3Errors: this.l3Errors,
+      l3Pending: this.pending.count(),
+    };
   }
 
   /** Retries L3 writes that failed: pushes the shard's current state of each pending key. */
@@ -162,7 +173,12 @@ export class ShardDO extends DurableObject<Env> {
     await this.armAlarm();
   }
 
-  private async fillFromL3(l3: Tier, namespace: string, key: string, fill: Fill): Promise<ShardRead> {
+  private async fillFromL3(
+    l3: Tier,
+    namespace: string,
+    key: string,
+    fill: Fill,
+  ): Promise<ShardRead> {
     this.l3Reads++;
     let entry: Entry | null;
     try {
@@ -177,7 +193,8 @@ export class ShardDO extends DurableObject<Env> {
       const local = this.store.get(namespace, key, now);
       return { entry: local, source: local ? 'L2' : null, l3: 'ok', collapsed: false };
     }
-    if (!entry || !isFresh(entry.meta, now)) return { entry: null, source: null, l3: 'miss', collapsed: false };
+    if (!entry || !isFresh(entry.meta, now))
+      return { entry: null, source: null, l3: 'miss', collapsed: false };
     this.store.putIfNewer(entry, now);
     return { entry, source: 'L3', l3: 'ok', collapsed: false };
   }
@@ -192,7 +209,11 @@ export class ShardDO extends DurableObject<Env> {
    * Redis sees one key's changes in version order. On failure the key is
    * queued in `l3_pending` for the alarm; on success it leaves the queue.
    */
-  private syncL3(namespace: string, key: string, op: (tier: Tier) => Promise<void>): Promise<L3Outcome> {
+  private syncL3(
+    namespace: string,
+    key: string,
+    op: (tier: Tier) => Promise<void>,
+  ): Promise<L3Outcome> {
     const l3 = this.l3;
     if (!l3) return Promise.resolve('skipped');
     const id = `${namespace}\u0000${key}`;

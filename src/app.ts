@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv } from './app-env.ts';
 import { authenticate } from './auth/middleware.ts';
-import { StrataError, problemResponse } from './errors.ts';
+import { problemResponse, StrataError } from './errors.ts';
 import { isolateMetrics, maybeFlush } from './metrics/recorder.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { cacheRoutes } from './routes/cache.ts';
@@ -19,9 +19,19 @@ export function createApp(): Hono<AppEnv> {
     const started = performance.now();
     await next();
     // Label by route pattern, never by raw path: keys must not become label values.
-    const route = c.req.matchedRoutes.some((r) => r.method !== 'ALL') ? routePath(c, -1) : 'unmatched';
-    isolateMetrics.inc('strata_http_requests_total', { route, method: c.req.method, status: String(c.res.status) });
-    isolateMetrics.observe('strata_http_request_duration_seconds', { route }, (performance.now() - started) / 1000);
+    const route = c.req.matchedRoutes.some((r) => r.method !== 'ALL')
+      ? routePath(c, -1)
+      : 'unmatched';
+    isolateMetrics.inc('strata_http_requests_total', {
+      route,
+      method: c.req.method,
+      status: String(c.res.status),
+    });
+    isolateMetrics.observe(
+      'strata_http_request_duration_seconds',
+      { route },
+      (performance.now() - started) / 1000,
+    );
     c.executionCtx.waitUntil(maybeFlush(c.env));
   });
 
@@ -34,9 +44,12 @@ export function createApp(): Hono<AppEnv> {
   app.route('/v1/cache', cacheRoutes);
   app.route('/v1/admin', adminRoutes);
 
-  app.notFound((c) => problemResponse(new StrataError('not-found', `No route for ${c.req.method} ${c.req.path}.`)));
+  app.notFound((c) =>
+    problemResponse(new StrataError('not-found', `No route for ${c.req.method} ${c.req.path}.`)),
+  );
   app.onError((err, c) => {
-    if (!(err instanceof StrataError)) console.error('unhandled error', c.req.method, routePath(c), err);
+    if (!(err instanceof StrataError))
+      console.error('unhandled error', c.req.method, routePath(c), err);
     return problemResponse(err, c.req.path);
   });
   return app;

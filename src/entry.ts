@@ -60,7 +60,8 @@ export function encodeEntry(entry: Entry): Uint8Array {
 
 /** Decodes bytes produced by `encodeEntry`; throws `EntryCodecError` on anything else. */
 export function decodeEntry(bytes: Uint8Array): Entry {
-  if (bytes.byteLength < HEADER || bytes[0] !== MAGIC) throw new EntryCodecError('not a Strata entry');
+  if (bytes.byteLength < HEADER || bytes[0] !== MAGIC)
+    throw new EntryCodecError('not a Strata entry');
   if (bytes[1] !== FORMAT) throw new EntryCodecError(`unknown entry format ${bytes[1]}`);
   const metaLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2);
   if (HEADER + metaLength > bytes.byteLength) throw new EntryCodecError('truncated entry');
@@ -72,7 +73,8 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   }
   if (!isEntryMeta(meta)) throw new EntryCodecError('entry metadata has the wrong shape');
   const value = bytes.slice(HEADER + metaLength);
-  if (value.byteLength !== meta.size) throw new EntryCodecError('entry size does not match its metadata');
+  if (value.byteLength !== meta.size)
+    throw new EntryCodecError('entry size does not match its metadata');
   return { meta, value };
 }
 

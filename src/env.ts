@@ -54,8 +54,20 @@ export function configFor(env: Env): Config {
   const config: Config = {
     region: parseRegion(env.REGION ?? 'local'),
     shards: int('SHARDS', env.SHARDS, 8, 1, 4096),
-    shardByteBudget: int('SHARD_BYTE_BUDGET', env.SHARD_BYTE_BUDGET, 64 * 1024 * 1024, 1024, 10 * 1024 ** 3),
-    maxValueBytes: int('MAX_VALUE_BYTES', env.MAX_VALUE_BYTES, LIMITS.defaultValueBytes, 1, LIMITS.hardMaxValueBytes),
+    shardByteBudget: int(
+      'SHARD_BYTE_BUDGET',
+      env.SHARD_BYTE_BUDGET,
+      64 * 1024 * 1024,
+      1024,
+      10 * 1024 ** 3,
+    ),
+    maxValueBytes: int(
+      'MAX_VALUE_BYTES',
+      env.MAX_VALUE_BYTES,
+      LIMITS.defaultValueBytes,
+      1,
+      LIMITS.hardMaxValueBytes,
+    ),
     defaultTtl: int('DEFAULT_TTL', env.DEFAULT_TTL, 3600, LIMITS.minTtl, LIMITS.maxTtl),
     l1MaxTtl: int('L1_MAX_TTL', env.L1_MAX_TTL, 60, 0, LIMITS.maxTtl),
     l3TimeoutMs: int('L3_TIMEOUT_MS', env.L3_TIMEOUT_MS, 1000, 10, 60_000),
@@ -65,9 +77,16 @@ export function configFor(env: Env): Config {
   return config;
 }
 
-function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+function int(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  // Plain decimal digits only: Number() would read ' ' as 0 and accept '0x10' or '1e3'.
+  const n = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
   }

@@ -86,14 +86,17 @@ export function problemType(code: ErrorCode): string {
  */
 export function problemResponse(err: unknown, instance?: string): Response {
   const e =
-    err instanceof StrataError ? err : new StrataError('internal', 'The request could not be completed.');
+    err instanceof StrataError
+      ? err
+      : new StrataError('internal', 'The request could not be completed.');
+  // Extensions first: a standard member (RFC 9457 §3.1) must never be overridden.
   const body = {
+    ...e.extensions,
     type: problemType(e.code),
     title: TITLE[e.code],
     status: e.status,
     detail: e.message,
     ...(instance ? { instance } : {}),
-    ...e.extensions,
   };
   return new Response(JSON.stringify(body), {
     status: e.status,

@@ -57,7 +57,8 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
  * @example shardFor('users', 'u:42', 8) // a stable number in 0..7
  */
 export function shardFor(namespace: string, key: string, shards: number): number {
-  if (!Number.isInteger(shards) || shards < 1) throw new RangeError('shards must be a positive integer');
+  if (!Number.isInteger(shards) || shards < 1)
+    throw new RangeError('shards must be a positive integer');
   const bytes = encoder.encode(`${namespace}\u0000${key}`);
   let best = 0;
   let bestScore = -1;

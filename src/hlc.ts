@@ -69,7 +69,8 @@ export class HlcClock {
     const physical = this.clock.now();
     const wall = Math.max(physical, this.last.wall, remote.wall);
     let counter: number;
-    if (wall === this.last.wall && wall === remote.wall) counter = Math.max(this.last.counter, remote.counter) + 1;
+    if (wall === this.last.wall && wall === remote.wall)
+      counter = Math.max(this.last.counter, remote.counter) + 1;
     else if (wall === this.last.wall) counter = this.last.counter + 1;
     else if (wall === remote.wall) counter = remote.counter + 1;
     else counter = 0;

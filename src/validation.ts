@@ -8,6 +8,7 @@ import { LIMITS } from './limits.ts';
 
 const encoder = new TextEncoder();
 // C0 controls and DEL: they break logs, Redis tooling and URL round-trips.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Checks namespace syntax (see `LIMITS.namespacePattern`). */
@@ -26,12 +27,17 @@ export function parseNamespace(raw: string): string {
 export function parseKey(raw: string): string {
   if (raw.length === 0) throw new StrataError('invalid-key', 'Key must not be empty.');
   if (!raw.isWellFormed()) throw new StrataError('invalid-key', 'Key must be well-formed Unicode.');
-  if (CONTROL.test(raw)) throw new StrataError('invalid-key', 'Key must not contain control characters.');
+  if (CONTROL.test(raw))
+    throw new StrataError('invalid-key', 'Key must not contain control characters.');
   const bytes = encoder.encode(raw).byteLength;
   if (bytes > LIMITS.maxKeyBytes) {
-    throw new StrataError('invalid-key', `Key is ${bytes} bytes of UTF-8; the limit is ${LIMITS.maxKeyBytes}.`, {
-      extensions: { limit: LIMITS.maxKeyBytes },
-    });
+    throw new StrataError(
+      'invalid-key',
+      `Key is ${bytes} bytes of UTF-8; the limit is ${LIMITS.maxKeyBytes}.`,
+      {
+        extensions: { limit: LIMITS.maxKeyBytes },
+      },
+    );
   }
   return raw;
 }
@@ -51,17 +57,15 @@ export interface Freshness {
  * directive is a 400, never silently clamped. `no-store` is refused: a
  * write that asks not to be stored is a client bug.
  */
-export function parseWriteCacheControl(header: string | null | undefined, defaultTtl: number): Freshness {
+export function parseWriteCacheControl(
+  header: string | null | undefined,
+  defaultTtl: number,
+): Freshness {
   const out: Freshness = { ttl: defaultTtl, staleWhileRevalidate: 0, staleIfError: 0 };
   if (!header) return out;
   let maxAge: number | undefined;
   let sMaxAge: number | undefined;
-  for (const part of header.split(',')) {
-    const item = part.trim();
-    if (item === '') continue;
-    const eq = item.indexOf('=');
-    const name = (eq === -1 ? item : item.slice(0, eq)).trim().toLowerCase();
-    const rawValue = eq === -1 ? undefined : item.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  for (const { name, value: rawValue } of cacheDirectives(header)) {
     switch (name) {
       case 'max-age':
         maxAge = seconds(name, rawValue, LIMITS.minTtl, LIMITS.maxTtl);
@@ -76,7 +80,10 @@ export function parseWriteCacheControl(header: string | null | undefined, defaul
         out.staleIfError = seconds(name, rawValue, 0, LIMITS.maxStale);
         break;
       case 'no-store':
-        throw new StrataError('invalid-cache-control', 'Cache-Control: no-store on a write asks Strata not to store it.');
+        throw new StrataError(
+          'invalid-cache-control',
+          'Cache-Control: no-store on a write asks Strata not to store it.',
+        );
       default:
         // RFC 9111 §5.2.3: unrecognised directives are ignored.
         break;
@@ -87,15 +94,51 @@ export function parseWriteCacheControl(header: string | null | undefined, defaul
   return out;
 }
 
+/**
+ * Splits a Cache-Control value into directives (RFC 9111 §5.2:
+ * `token [ "=" ( token / quoted-string ) ]`), honouring commas and `\"`
+ * escapes inside quoted strings. Names are lower-cased; quotes removed.
+ */
+export function cacheDirectives(header: string): { name: string; value: string | undefined }[] {
+  const out: { name: string; value: string | undefined }[] = [];
+  const re = /\s*([^=,\s]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^,]*))?\s*(?:,|$)/y;
+  let i = 0;
+  while (i < header.length) {
+    re.lastIndex = i;
+    const m = re.exec(header);
+    if (!m || m[0] === '') {
+      // Not a directive (e.g. a stray "=" or an unterminated quote): skip to the next comma.
+      const next = header.indexOf(',', i);
+      if (next === -1) break;
+      i = next + 1;
+      continue;
+    }
+    i = re.lastIndex;
+    const raw = m[2]?.trim();
+    // Only a balanced quoted-string is unquoted; `"60` stays as is and fails validation.
+    const quoted = raw !== undefined && /^"(?:[^"\\]|\\.)*"$/.test(raw);
+    const value = quoted ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+    out.push({ name: (m[1] as string).toLowerCase(), value });
+  }
+  return out;
+}
+
 function seconds(name: string, raw: string | undefined, min: number, max: number): number {
   if (raw === undefined || !/^\d{1,10}$/.test(raw)) {
-    throw new StrataError('invalid-cache-control', `${name} needs a non-negative integer number of seconds.`);
+    throw new StrataError(
+      'invalid-cache-control',
+      `${name} needs a non-negative integer number of seconds.`,
+    );
   }
   const n = Number(raw);
   if (n < min || n > max) {
-    throw new StrataError('invalid-cache-control', `${name}=${n} is outside [${min}, ${max}] seconds.`, {
-      extensions: { directive: name, min, max },
-    });
+    throw new StrataError(
+      'invalid-cache-control',
+      `${name}=${n} is outside [${min}, ${max}] seconds.`,
+      {
+        extensions: { directive: name, min, max },
+      },
+    );
   }
   return n;
 }
@@ -120,7 +163,10 @@ export function parseCacheTags(header: string | null | undefined): string[] {
     if (!tags.includes(tag)) tags.push(tag);
   }
   if (tags.length > LIMITS.maxTags) {
-    throw new StrataError('invalid-tag', `At most ${LIMITS.maxTags} tags per entry; got ${tags.length}.`);
+    throw new StrataError(
+      'invalid-tag',
+      `At most ${LIMITS.maxTags} tags per entry; got ${tags.length}.`,
+    );
   }
   return tags;
 }
@@ -129,8 +175,15 @@ export function parseCacheTags(header: string | null | undefined): string[] {
 export function parseContentType(header: string | null | undefined): string {
   if (!header) return 'application/octet-stream';
   const value = header.trim();
-  if (value.length > LIMITS.maxContentTypeBytes || !/^[\x20-\x7e]+$/.test(value) || !value.includes('/')) {
-    throw new StrataError('invalid-content-type', 'Content-Type must be a printable ASCII media type.');
+  if (
+    value.length > LIMITS.maxContentTypeBytes ||
+    !/^[\x20-\x7e]+$/.test(value) ||
+    !value.includes('/')
+  ) {
+    throw new StrataError(
+      'invalid-content-type',
+      'Content-Type must be a printable ASCII media type.',
+    );
   }
   return value;
 }

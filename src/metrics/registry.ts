@@ -8,7 +8,9 @@
 export type Labels = Record<string, string>;
 
 /** Latency buckets, seconds: 1 ms to 10 s. */
-export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+];
 
 interface MetricInfo {
   type: 'counter' | 'histogram';
@@ -17,11 +19,26 @@ interface MetricInfo {
 
 /** Every metric Strata exports, with its help text. */
 export const METRICS: Record<string, MetricInfo> = {
-  strata_http_requests_total: { type: 'counter', help: 'HTTP requests by route, method and status.' },
-  strata_http_request_duration_seconds: { type: 'histogram', help: 'HTTP request latency by route.' },
-  strata_cache_lookups_total: { type: 'counter', help: 'Cache lookups per tier and result (hit or miss).' },
-  strata_tier_errors_total: { type: 'counter', help: 'Tier failures (timeouts, outages) per tier and operation.' },
-  strata_cache_writes_total: { type: 'counter', help: 'Accepted writes and deletes, by operation.' },
+  strata_http_requests_total: {
+    type: 'counter',
+    help: 'HTTP requests by route, method and status.',
+  },
+  strata_http_request_duration_seconds: {
+    type: 'histogram',
+    help: 'HTTP request latency by route.',
+  },
+  strata_cache_lookups_total: {
+    type: 'counter',
+    help: 'Cache lookups per tier and result (hit or miss).',
+  },
+  strata_tier_errors_total: {
+    type: 'counter',
+    help: 'Tier failures (timeouts, outages) per tier and operation.',
+  },
+  strata_cache_writes_total: {
+    type: 'counter',
+    help: 'Accepted writes and deletes, by operation.',
+  },
 };
 
 /** Serialisable state: counters as `key -> value`, histograms as `key -> [bucket counts..., sum, count]`. */
@@ -57,7 +74,8 @@ export class Registry {
       h = new Array(LATENCY_BUCKETS.length + 2).fill(0);
       this.histograms.set(key, h);
     }
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (value <= (LATENCY_BUCKETS[i] as number)) (h[i] as number)++;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++)
+      if (value <= (LATENCY_BUCKETS[i] as number)) (h[i] as number)++;
     h[LATENCY_BUCKETS.length] = (h[LATENCY_BUCKETS.length] as number) + value;
     h[LATENCY_BUCKETS.length + 1] = (h[LATENCY_BUCKETS.length + 1] as number) + 1;
   }
@@ -68,7 +86,10 @@ export class Registry {
 
   /** Returns everything counted since the last call and starts from zero. */
   drain(): Snapshot {
-    const snap = { counters: Object.fromEntries(this.counters), histograms: Object.fromEntries(this.histograms) };
+    const snap = {
+      counters: Object.fromEntries(this.counters),
+      histograms: Object.fromEntries(this.histograms),
+    };
     this.counters = new Map();
     this.histograms = new Map();
     return snap;
@@ -76,7 +97,8 @@ export class Registry {
 
   /** Adds a snapshot (from any isolate) into this registry. */
   merge(snap: Snapshot): void {
-    for (const [k, v] of Object.entries(snap.counters)) this.counters.set(k, (this.counters.get(k) ?? 0) + v);
+    for (const [k, v] of Object.entries(snap.counters))
+      this.counters.set(k, (this.counters.get(k) ?? 0) + v);
     for (const [k, v] of Object.entries(snap.histograms)) {
       const h = this.histograms.get(k);
       if (!h) this.histograms.set(k, [...v]);
@@ -90,14 +112,17 @@ export class Registry {
     for (const [name, info] of Object.entries(METRICS)) {
       lines.push(`# HELP ${name} ${info.help}`, `# TYPE ${name} ${info.type}`);
       if (info.type === 'counter') {
-        for (const [k, v] of [...this.counters].sort()) if (k === name || k.startsWith(`${name}{`)) lines.push(`${k} ${v}`);
+        for (const [k, v] of [...this.counters].sort())
+          if (k === name || k.startsWith(`${name}{`)) lines.push(`${k} ${v}`);
         continue;
       }
       for (const [k, h] of [...this.histograms].sort()) {
         if (!(k === name || k.startsWith(`${name}{`))) continue;
         const labels = k === name ? '' : k.slice(name.length + 1, -1);
         const join = (extra: string) => `{${labels ? `${labels},` : ''}${extra}}`;
-        LATENCY_BUCKETS.forEach((b, i) => lines.push(`${name}_bucket${join(`le="${b}"`)} ${h[i]}`));
+        LATENCY_BUCKETS.forEach((b, i) => {
+          lines.push(`${name}_bucket${join(`le="${b}"`)} ${h[i]}`);
+        });
         const count = h[LATENCY_BUCKETS.length + 1];
         lines.push(`${name}_bucket${join('le="+Inf"')} ${count}`);
         lines.push(`${name}_sum${labels ? `{${labels}}` : ''} ${h[LATENCY_BUCKETS.length]}`);

@@ -5,12 +5,13 @@
  * result into HTTP; they never touch a tier. A key may contain `/`: it is
  * everything after the namespace segment, percent-decoded once.
  */
-import { Hono } from 'hono';
+
 import type { Context } from 'hono';
+import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { authorize } from '../auth/principal.ts';
+import { cacheStatusFor, TieredCache } from '../cache.ts';
 import { formatCacheStatus } from '../cache-status.ts';
-import { TieredCache, cacheStatusFor } from '../cache.ts';
 import { systemClock } from '../clock.ts';
 import { ageSeconds, remainingTtl } from '../entry.ts';
 import type { Config } from '../env.ts';
@@ -19,13 +20,22 @@ import { StrataError } from '../errors.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
 import { CacheApiTier } from '../tiers/l1-cache-api.ts';
 import { ShardClient } from '../tiers/shard-client.ts';
-import { parseCacheTags, parseContentType, parseKey, parseNamespace, parseWriteCacheControl } from '../validation.ts';
+import {
+  parseCacheTags,
+  parseContentType,
+  parseKey,
+  parseNamespace,
+  parseWriteCacheControl,
+} from '../validation.ts';
 
 export const cacheRoutes = new Hono<AppEnv>();
 
 function cacheFor(c: Context<AppEnv>, config: Config): TieredCache {
-  const l1 = config.l1MaxTtl > 0 ? new CacheApiTier(caches.default, systemClock, config.l1MaxTtl) : null;
-  return new TieredCache(l1, ShardClient.fromEnv(c.env, config), systemClock, (p) => c.executionCtx.waitUntil(p));
+  const l1 =
+    config.l1MaxTtl > 0 ? new CacheApiTier(caches.default, systemClock, config.l1MaxTtl) : null;
+  return new TieredCache(l1, ShardClient.fromEnv(c.env, config), systemClock, (p) =>
+    c.executionCtx.waitUntil(p),
+  );
 }
 
 /** Namespace and key from the path, validated. */
@@ -60,7 +70,8 @@ cacheRoutes.on(['GET', 'HEAD'], '/:namespace/:key{.+}', async (c) => {
     }
     isolateMetrics.inc('strata_cache_lookups_total', { tier, result: 'miss' });
   }
-  if (result.l1 === 'error') isolateMetrics.inc('strata_tier_errors_total', { tier: 'L1', op: 'read' });
+  if (result.l1 === 'error')
+    isolateMetrics.inc('strata_tier_errors_total', { tier: 'L1', op: 'read' });
   recordL3('read', result.l3);
 
   const headers = new Headers({ 'cache-status': formatCacheStatus(cacheStatusFor(result, now)) });
@@ -168,5 +179,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
 }
 
 function tooLarge(limit: number): StrataError {
-  return new StrataError('payload-too-large', `Values are limited to ${limit} bytes.`, { extensions: { limit } });
+  return new StrataError('payload-too-large', `Values are limited to ${limit} bytes.`, {
+    extensions: { limit },
+  });
 }

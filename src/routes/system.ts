@@ -15,7 +15,11 @@ import { withDeadline } from '../tiers/timeout.ts';
 
 export const systemRoutes = new Hono<AppEnv>();
 
-type Check = { status: 'ok' | 'down' | 'disabled' | 'not-configured'; latencyMs?: number; error?: string };
+type Check = {
+  status: 'ok' | 'down' | 'disabled' | 'not-configured';
+  latencyMs?: number;
+  error?: string;
+};
 
 async function check(name: string, ms: number, probe: () => Promise<unknown>): Promise<Check> {
   const started = Date.now();
@@ -40,7 +44,8 @@ systemRoutes.get('/healthz', async (c) => {
       : Promise.resolve<Check>({ status: 'not-configured' }),
   ]);
   // L2 is required; L1 and L3 failing only degrade service.
-  const status = l2.status !== 'ok' ? 'down' : l1.status === 'down' || l3.status === 'down' ? 'degraded' : 'ok';
+  const status =
+    l2.status !== 'ok' ? 'down' : l1.status === 'down' || l3.status === 'down' ? 'degraded' : 'ok';
   return c.json(
     { status, region: config.region, tiers: { L1: l1, L2: l2, L3: l3 } },
     status === 'down' ? 503 : 200,
@@ -61,7 +66,9 @@ systemRoutes.get('/v1/stats', async (c) => {
   const config = configFor(c.env);
   const client = ShardClient.fromEnv(c.env, config);
   const shards = await Promise.all(
-    Array.from({ length: config.shards }, (_, i) => client.stats(i).then((s) => ({ shard: i, ...s }))),
+    Array.from({ length: config.shards }, (_, i) =>
+      client.stats(i).then((s) => ({ shard: i, ...s })),
+    ),
   );
   return c.json({ region: config.region, shards }, 200, { 'cache-control': 'no-store' });
 });

@@ -8,8 +8,8 @@
  */
 import { Redis } from '@upstash/redis/cloudflare';
 import { base64ToBytes, bytesToBase64 } from '../base64.ts';
-import { decodeEntry, encodeEntry } from '../entry.ts';
 import type { Entry } from '../entry.ts';
+import { decodeEntry, encodeEntry } from '../entry.ts';
 import type { Tier } from './tier.ts';
 
 /** The part of the Upstash client L3 uses: narrow, so tests can pass a fake. */
@@ -48,7 +48,6 @@ export class RedisTier implements Tier {
     await this.redis.del(l3Key(namespace, key));
   }
 }
-
 
 /**
  * The Upstash client for a Worker or Durable Object. Retries are deliberate:

@@ -4,7 +4,14 @@
  * Retries only errors the runtime marks `retryable` and not `overloaded`,
  * with full-jitter backoff (an overloaded object needs less traffic, not more).
  */
-import type { ShardDO, ShardRead, ShardStats, ShardWrite, ShardWriteInput, L3Outcome } from '../../durable-objects/shard.ts';
+import type {
+  L3Outcome,
+  ShardDO,
+  ShardRead,
+  ShardStats,
+  ShardWrite,
+  ShardWriteInput,
+} from '../../durable-objects/shard.ts';
 import type { Config, Env } from '../env.ts';
 import { shardFor, shardName } from '../hashing.ts';
 
@@ -36,11 +43,19 @@ export class ShardClient {
   }
 
   write(input: ShardWriteInput): Promise<ShardWrite> {
-    return retrying(() => this.stubFor(input.namespace, input.key).write(input) as Promise<ShardWrite>);
+    return retrying(
+      () => this.stubFor(input.namespace, input.key).write(input) as Promise<ShardWrite>,
+    );
   }
 
   remove(namespace: string, key: string): Promise<{ existed: boolean; l3: L3Outcome }> {
-    return retrying(() => this.stubFor(namespace, key).remove(namespace, key) as Promise<{ existed: boolean; l3: L3Outcome }>);
+    return retrying(
+      () =>
+        this.stubFor(namespace, key).remove(namespace, key) as Promise<{
+          existed: boolean;
+          l3: L3Outcome;
+        }>,
+    );
   }
 
   stats(shard: number): Promise<ShardStats> {

@@ -3,11 +3,16 @@
  * timeout and a thrown error into a `TierError`, clearing the timer in
  * `finally` so no timer outlives the call.
  */
-import { TierError } from './tier.ts';
-import type { Tier } from './tier.ts';
-import type { Entry } from '../entry.ts';
 
-export async function withDeadline<T>(tier: string, ms: number, work: () => Promise<T>): Promise<T> {
+import type { Entry } from '../entry.ts';
+import type { Tier } from './tier.ts';
+import { TierError } from './tier.ts';
+
+export async function withDeadline<T>(
+  tier: string,
+  ms: number,
+  work: () => Promise<T>,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TierError(tier, 'timeout')), ms);
@@ -26,8 +31,10 @@ export async function withDeadline<T>(tier: string, ms: number, work: () => Prom
 export function withTimeout(tier: Tier, ms: number): Tier {
   return {
     name: tier.name,
-    get: (namespace: string, key: string) => withDeadline(tier.name, ms, () => tier.get(namespace, key)),
+    get: (namespace: string, key: string) =>
+      withDeadline(tier.name, ms, () => tier.get(namespace, key)),
     set: (entry: Entry) => withDeadline(tier.name, ms, () => tier.set(entry)),
-    delete: (namespace: string, key: string) => withDeadline(tier.name, ms, () => tier.delete(namespace, key)),
+    delete: (namespace: string, key: string) =>
+      withDeadline(tier.name, ms, () => tier.delete(namespace, key)),
   };
 }

@@ -6,9 +6,16 @@ describe('PUT then GET', () => {
   it('round-trips every byte value exactly, with its content type', async () => {
     const ns = freshNamespace();
     const bytes = new Uint8Array(512).map((_, i) => i % 256);
-    const put = await call('PUT', keyPath(ns, 'bin'), { body: bytes, headers: { 'content-type': 'image/x-test' } });
+    const put = await call('PUT', keyPath(ns, 'bin'), {
+      body: bytes,
+      headers: { 'content-type': 'image/x-test' },
+    });
     expect(put.status).toBe(201);
-    const written = (await put.json()) as { version: string; size: number; tiers: Record<string, string> };
+    const written = (await put.json()) as {
+      version: string;
+      size: number;
+      tiers: Record<string, string>;
+    };
     expect(written.size).toBe(512);
     expect(written.tiers).toEqual({ L2: 'stored', L3: 'stored' });
     expect(put.headers.get('etag')).toBe(`"${written.version}"`);
@@ -24,7 +31,10 @@ describe('PUT then GET', () => {
     const ns = freshNamespace();
     const key = 'users/42/profile name 🚀';
     const text = 'héllo wörld — 你好 👋🏽';
-    await call('PUT', keyPath(ns, key), { body: text, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    await call('PUT', keyPath(ns, key), {
+      body: text,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
     const get = await call('GET', keyPath(ns, key));
     expect(get.status).toBe(200);
     expect(await get.text()).toBe(text);
@@ -33,7 +43,7 @@ describe('PUT then GET', () => {
 
   it('stores an empty value', async () => {
     const ns = freshNamespace();
-    expect((await call('PUT', keyPath(ns, 'empty'), { body: '' })).status).toBe(201);
+    expect((await call('PUT', keyPath(ns, 'empty'), { body: new Uint8Array(0) })).status).toBe(201);
     const get = await call('GET', keyPath(ns, 'empty'));
     expect(get.status).toBe(200);
     expect(get.headers.get('content-length')).toBe('0');
@@ -42,7 +52,10 @@ describe('PUT then GET', () => {
 
   it('answers Age, ETag, Cache-Tag and a remaining max-age', async () => {
     const ns = freshNamespace();
-    await call('PUT', keyPath(ns, 'k'), { body: 'v', headers: { 'cache-control': 'max-age=120', 'cache-tag': 'a,b' } });
+    await call('PUT', keyPath(ns, 'k'), {
+      body: 'v',
+      headers: { 'cache-control': 'max-age=120', 'cache-tag': 'a,b' },
+    });
     const get = await call('GET', keyPath(ns, 'k'));
     expect(Number(get.headers.get('age'))).toBeGreaterThanOrEqual(0);
     expect(Number(get.headers.get('age'))).toBeLessThan(5);
@@ -54,8 +67,12 @@ describe('PUT then GET', () => {
 
   it('overwrites with a newer version', async () => {
     const ns = freshNamespace();
-    const first = (await (await call('PUT', keyPath(ns, 'k'), { body: 'one' })).json()) as { version: string };
-    const second = (await (await call('PUT', keyPath(ns, 'k'), { body: 'two' })).json()) as { version: string };
+    const first = (await (await call('PUT', keyPath(ns, 'k'), { body: 'one' })).json()) as {
+      version: string;
+    };
+    const second = (await (await call('PUT', keyPath(ns, 'k'), { body: 'two' })).json()) as {
+      version: string;
+    };
     expect(second.version).not.toBe(first.version);
     const get = await call('GET', keyPath(ns, 'k'));
     expect(await get.text()).toBe('two');
@@ -72,7 +89,9 @@ describe('conditional and HEAD requests', () => {
     expect(hit.status).toBe(304);
     expect(hit.headers.get('etag')).toBe(etag);
     expect(await hit.text()).toBe('');
-    const weak = await call('GET', keyPath(ns, 'k'), { headers: { 'if-none-match': `"other", W/${etag}` } });
+    const weak = await call('GET', keyPath(ns, 'k'), {
+      headers: { 'if-none-match': `"other", W/${etag}` },
+    });
     expect(weak.status).toBe(304);
     const star = await call('GET', keyPath(ns, 'k'), { headers: { 'if-none-match': '*' } });
     expect(star.status).toBe(304);
@@ -99,7 +118,9 @@ describe('misses and deletes', () => {
     const problem = (await res.json()) as { status: number; type: string };
     expect(problem.status).toBe(404);
     expect(problem.type).toBe('urn:strata:problem:not-found');
-    expect(res.headers.get('cache-status')).toBe('strata-l3; fwd=miss, strata-l2; fwd=miss, strata-l1; fwd=miss');
+    expect(res.headers.get('cache-status')).toBe(
+      'strata-l3; fwd=miss, strata-l2; fwd=miss, strata-l1; fwd=miss',
+    );
     expect(hitTier(res)).toBeNull();
   });
 

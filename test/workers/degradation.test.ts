@@ -7,8 +7,8 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { ShardDO } from '../../durable-objects/shard.ts';
 import { ChaosTier } from '../../src/tiers/memory-tier.ts';
-import { withTimeout } from '../../src/tiers/timeout.ts';
 import type { Tier } from '../../src/tiers/tier.ts';
+import { withTimeout } from '../../src/tiers/timeout.ts';
 import { call, freshNamespace, hitTier, keyPath, l3, shardStub } from './helpers.ts';
 
 /** Replaces the shard's L3 with a chaos wrapper around the real one; returns the wrapper. */
@@ -57,7 +57,10 @@ describe('L3 outage', () => {
     await breakL3(ns, 'k', 'throw');
     const put = await call('PUT', keyPath(ns, 'k'), { body: 'kept' });
     expect(put.status).toBe(201);
-    expect(((await put.json()) as { tiers: unknown }).tiers).toEqual({ L2: 'stored', L3: 'deferred' });
+    expect(((await put.json()) as { tiers: unknown }).tiers).toEqual({
+      L2: 'stored',
+      L3: 'deferred',
+    });
 
     const get = await call('GET', keyPath(ns, 'k'));
     expect(get.status).toBe(200);

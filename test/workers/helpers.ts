@@ -34,12 +34,16 @@ export function hitTier(res: Response): string | null {
 /** The shard Durable Object stub that owns (namespace, key) in the test region. */
 export function shardStub(namespace: string, key: string) {
   const shards = Number(env.SHARDS);
-  return env.SHARD.get(env.SHARD.idFromName(shardName(env.REGION ?? 'local', shardFor(namespace, key, shards))));
+  return env.SHARD.get(
+    env.SHARD.idFromName(shardName(env.REGION ?? 'local', shardFor(namespace, key, shards))),
+  );
 }
 
 /** A direct handle on L3 (the real redis-server behind the local L3 server). */
 export function l3(): RedisTier {
-  return new RedisTier(createRedis(env.UPSTASH_REDIS_REST_URL as string, env.UPSTASH_REDIS_REST_TOKEN as string));
+  return new RedisTier(
+    createRedis(env.UPSTASH_REDIS_REST_URL as string, env.UPSTASH_REDIS_REST_TOKEN as string),
+  );
 }
 
 /** Retries `probe` until it returns true (for background back-fills), at most `ms`. */

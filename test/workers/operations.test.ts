@@ -6,7 +6,10 @@ describe('operational endpoints', () => {
   it('/healthz reports every tier', async () => {
     const res = await call('GET', '/healthz');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; tiers: Record<string, { status: string }> };
+    const body = (await res.json()) as {
+      status: string;
+      tiers: Record<string, { status: string }>;
+    };
     expect(body.status).toBe('ok');
     expect(body.tiers.L1?.status).toBe('ok');
     expect(body.tiers.L2?.status).toBe('ok');
@@ -28,12 +31,18 @@ describe('operational endpoints', () => {
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await res.text();
     expect(text).toContain('# TYPE strata_http_requests_total counter');
-    expect(text).toMatch(/strata_http_requests_total\{method="PUT",route="\/v1\/cache\/:namespace\/:key\{\.\+\}",status="201"\} \d+/);
-    expect(text).toMatch(/strata_http_requests_total\{method="GET",route="\/v1\/cache\/:namespace\/:key\{\.\+\}",status="404"\} \d+/);
+    expect(text).toMatch(
+      /strata_http_requests_total\{method="PUT",route="\/v1\/cache\/:namespace\/:key\{\.\+\}",status="201"\} \d+/,
+    );
+    expect(text).toMatch(
+      /strata_http_requests_total\{method="GET",route="\/v1\/cache\/:namespace\/:key\{\.\+\}",status="404"\} \d+/,
+    );
     expect(text).toMatch(/strata_cache_lookups_total\{result="hit",tier="L2"\} \d+/);
     expect(text).toMatch(/strata_cache_lookups_total\{result="miss",tier="L3"\} \d+/);
     expect(text).toContain('# TYPE strata_http_request_duration_seconds histogram');
-    expect(text).toMatch(/strata_http_request_duration_seconds_bucket\{route="[^"]+",le="\+Inf"\} \d+/);
+    expect(text).toMatch(
+      /strata_http_request_duration_seconds_bucket\{route="[^"]+",le="\+Inf"\} \d+/,
+    );
     // Keys never become label values.
     expect(text).not.toContain(ns);
   });

@@ -6,17 +6,24 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { ShardDO } from '../../durable-objects/shard.ts';
-import type { Entry } from '../../src/entry.ts';
-import { shardFor } from '../../src/hashing.ts';
 import { bytesToBase64 } from '../../src/base64.ts';
+import type { Entry } from '../../src/entry.ts';
 import { encodeEntry } from '../../src/entry.ts';
+import { shardFor } from '../../src/hashing.ts';
 import { l1Url } from '../../src/tiers/l1-cache-api.ts';
 import { createRedis, l3Key } from '../../src/tiers/l3-redis.ts';
 import { call, eventually, freshNamespace, hitTier, keyPath, l3, shardStub } from './helpers.ts';
 
-const redis = () => createRedis(env.UPSTASH_REDIS_REST_URL as string, env.UPSTASH_REDIS_REST_TOKEN as string);
+const redis = () =>
+  createRedis(env.UPSTASH_REDIS_REST_URL as string, env.UPSTASH_REDIS_REST_TOKEN as string);
 
-function entryFor(namespace: string, key: string, value: string, ttlSeconds: number, createdAgoMs = 0): Entry {
+function entryFor(
+  namespace: string,
+  key: string,
+  value: string,
+  ttlSeconds: number,
+  createdAgoMs = 0,
+): Entry {
   const bytes = new TextEncoder().encode(value);
   const now = Date.now();
   return {
@@ -42,7 +49,9 @@ describe('promotion and back-fill', () => {
     await call('PUT', keyPath(ns, 'k'), { body: 'v', headers: { 'cache-control': 'max-age=300' } });
     const first = await call('GET', keyPath(ns, 'k'));
     expect(hitTier(first)).toBe('L2');
-    expect(first.headers.get('cache-status')).toMatch(/^strata-l2; hit; ttl=\d+, strata-l1; fwd=miss; stored$/);
+    expect(first.headers.get('cache-status')).toMatch(
+      /^strata-l2; hit; ttl=\d+, strata-l1; fwd=miss; stored$/,
+    );
     await eventually(async () => hitTier(await call('GET', keyPath(ns, 'k'))) === 'L1');
   });
 
@@ -61,7 +70,10 @@ describe('promotion and back-fill', () => {
     expect(ttl).toBeLessThanOrEqual(40);
 
     // L2 now holds it with the original expiry, not a fresh default.
-    const stored = await runInDurableObject(shardStub(ns, 'k'), async (shard: ShardDO) => (await shard.read(ns, 'k')).entry);
+    const stored = await runInDurableObject(
+      shardStub(ns, 'k'),
+      async (shard: ShardDO) => (await shard.read(ns, 'k')).entry,
+    );
     expect(stored?.meta.expiresAt).toBe(entry.meta.expiresAt);
 
     // L1 gets it too, with max-age = remaining TTL (≤ 40 s, and ≤ L1_MAX_TTL).
@@ -75,7 +87,10 @@ describe('promotion and back-fill', () => {
 
   it('caps the L1 lifetime at L1_MAX_TTL', async () => {
     const ns = freshNamespace();
-    await call('PUT', keyPath(ns, 'k'), { body: 'v', headers: { 'cache-control': 'max-age=86400' } });
+    await call('PUT', keyPath(ns, 'k'), {
+      body: 'v',
+      headers: { 'cache-control': 'max-age=86400' },
+    });
     await call('GET', keyPath(ns, 'k'));
     await eventually(async () => (await caches.default.match(l1Url(ns, 'k'))) !== undefined);
     const l1 = (await caches.default.match(l1Url(ns, 'k'))) as Response;
@@ -86,7 +101,10 @@ describe('promotion and back-fill', () => {
 describe('TTL expiry', () => {
   it('never serves an expired entry from any tier', async () => {
     const ns = freshNamespace();
-    await call('PUT', keyPath(ns, 'k'), { body: 'short', headers: { 'cache-control': 'max-age=1' } });
+    await call('PUT', keyPath(ns, 'k'), {
+      body: 'short',
+      headers: { 'cache-control': 'max-age=1' },
+    });
     expect((await call('GET', keyPath(ns, 'k'))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1100));
     const res = await call('GET', keyPath(ns, 'k'));
@@ -112,11 +130,14 @@ describe('eviction under the byte budget', () => {
     // Twelve 8 KiB values owned by one shard: ~96 KiB against a 64 KiB budget.
     const shards = Number(env.SHARDS);
     const keys: string[] = [];
-    for (let i = 0; keys.length < 12; i++) if (shardFor(ns, `k${i}`, shards) === 0) keys.push(`k${i}`);
+    for (let i = 0; keys.length < 12; i++)
+      if (shardFor(ns, `k${i}`, shards) === 0) keys.push(`k${i}`);
     const value = new Uint8Array(8 * 1024).fill(7);
     for (const key of keys.slice(0, 6)) await call('PUT', keyPath(ns, key), { body: value });
     // Touch the first key so it becomes the most recently used.
-    await runInDurableObject(shardStub(ns, keys[0] as string), (shard: ShardDO) => shard.read(ns, keys[0] as string));
+    await runInDurableObject(shardStub(ns, keys[0] as string), (shard: ShardDO) =>
+      shard.read(ns, keys[0] as string),
+    );
     for (const key of keys.slice(6)) await call('PUT', keyPath(ns, key), { body: value });
 
     const stub = shardStub(ns, keys[0] as string);
@@ -124,7 +145,10 @@ describe('eviction under the byte budget', () => {
     expect(stats.bytes).toBeLessThanOrEqual(stats.budget);
     expect(stats.evictions).toBeGreaterThan(0);
     const inL2 = await runInDurableObject(stub, (_shard: ShardDO, state) =>
-      state.storage.sql.exec<{ key: string }>('SELECT key FROM entries WHERE ns = ?', ns).toArray().map((r) => r.key),
+      state.storage.sql
+        .exec<{ key: string }>('SELECT key FROM entries WHERE ns = ?', ns)
+        .toArray()
+        .map((r) => r.key),
     );
     expect(inL2).toContain(keys[0]); // recently used survives
     expect(inL2).toContain(keys[11]); // newest survives
@@ -139,7 +163,10 @@ describe('eviction under the byte budget', () => {
     const ns = freshNamespace();
     const put = await call('PUT', keyPath(ns, 'big'), { body: new Uint8Array(100 * 1024) });
     expect(put.status).toBe(201);
-    expect(((await put.json()) as { tiers: unknown }).tiers).toEqual({ L2: 'too-large', L3: 'stored' });
+    expect(((await put.json()) as { tiers: unknown }).tiers).toEqual({
+      L2: 'too-large',
+      L3: 'stored',
+    });
     const res = await call('GET', keyPath(ns, 'big'));
     expect(res.status).toBe(200);
     expect((await res.arrayBuffer()).byteLength).toBe(100 * 1024);
@@ -152,7 +179,9 @@ describe('coalescing', () => {
     await l3().set(entryFor(ns, 'hot', 'payload', 300));
     const stub = shardStub(ns, 'hot');
     const before = await runInDurableObject(stub, (shard: ShardDO) => shard.stats());
-    const responses = await Promise.all(Array.from({ length: 50 }, () => call('GET', keyPath(ns, 'hot'))));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => call('GET', keyPath(ns, 'hot'))),
+    );
     const bodies = await Promise.all(responses.map((r) => r.text()));
     expect(bodies.every((b) => b === 'payload')).toBe(true);
     const after = await runInDurableObject(stub, (shard: ShardDO) => shard.stats());
