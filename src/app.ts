@@ -20,7 +20,7 @@ export function createApp(): Hono<AppEnv> {
     await next();
     // Label by route pattern, never by raw path: keys must not become label values.
     const route = c.req.matchedRoutes.some((r) => r.method !== 'ALL')
-      ? routePath(c, -1)
+      ? routePath(c, -1).replace(/\{[^}]*\}/g, '')
       : 'unmatched';
     isolateMetrics.inc('strata_http_requests_total', {
       route,

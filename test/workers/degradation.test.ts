@@ -4,28 +4,48 @@
  * shard's alarm until it lands.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ShardDO } from '../../durable-objects/shard.ts';
 import { ChaosTier } from '../../src/tiers/memory-tier.ts';
 import type { Tier } from '../../src/tiers/tier.ts';
 import { withTimeout } from '../../src/tiers/timeout.ts';
 import { call, freshNamespace, hitTier, keyPath, l3, shardStub } from './helpers.ts';
 
-/** Replaces the shard's L3 with a chaos wrapper around the real one; returns the wrapper. */
-async function breakL3(namespace: string, key: string, mode: ChaosTier['mode']): Promise<void> {
-  await runInDurableObject(shardStub(namespace, key), (shard: ShardDO) => {
-    const current = shard.l3 as Tier;
-    const chaos = current instanceof ChaosTier ? current : new ChaosTier(current);
-    chaos.mode = mode;
-    shard.l3 = chaos;
+/** The real L3 of every shard a test broke, restored after each test. */
+const broken = new Map<DurableObjectStub<ShardDO>, Tier | null>();
+
+/** Runs `change` on the shard owning (namespace, key) after remembering its real L3. */
+async function swapL3(namespace: string, key: string, make: (real: Tier) => Tier): Promise<void> {
+  const stub = shardStub(namespace, key);
+  await runInDurableObject(stub, (shard: ShardDO) => {
+    if (!broken.has(stub)) broken.set(stub, shard.l3);
+    shard.l3 = make(broken.get(stub) as Tier);
   });
 }
 
-async function restoreL3(namespace: string, key: string): Promise<void> {
-  await runInDurableObject(shardStub(namespace, key), (shard: ShardDO) => {
-    if (shard.l3 instanceof ChaosTier) shard.l3.mode = 'ok';
+/** Wraps the shard's real L3 in a `ChaosTier` in `mode`; returns the wrapper to flip later. */
+async function breakL3(
+  namespace: string,
+  key: string,
+  mode: ChaosTier['mode'],
+): Promise<ChaosTier> {
+  let chaos: ChaosTier | undefined;
+  await swapL3(namespace, key, (real) => {
+    chaos = new ChaosTier(real);
+    chaos.mode = mode;
+    return chaos;
   });
+  return chaos as ChaosTier;
 }
+
+afterEach(async () => {
+  for (const [stub, real] of broken) {
+    await runInDurableObject(stub, (shard: ShardDO) => {
+      shard.l3 = real;
+    });
+  }
+  broken.clear();
+});
 
 describe('L3 outage', () => {
   it('a read that misses L2 while L3 is down is a 404 with detail=unavailable, not a 500', async () => {
@@ -40,10 +60,10 @@ describe('L3 outage', () => {
 
   it('a hanging L3 times out instead of holding the request', async () => {
     const ns = freshNamespace();
-    await runInDurableObject(shardStub(ns, 'k'), (shard: ShardDO) => {
-      const chaos = new ChaosTier(shard.l3 as Tier);
+    await swapL3(ns, 'k', (real) => {
+      const chaos = new ChaosTier(real);
       chaos.mode = 'hang';
-      shard.l3 = withTimeout(chaos, 200);
+      return withTimeout(chaos, 200);
     });
     const started = Date.now();
     const res = await call('GET', keyPath(ns, 'k'));
@@ -54,7 +74,7 @@ describe('L3 outage', () => {
 
   it('writes during an outage are served from L2 and reach L3 once it returns', async () => {
     const ns = freshNamespace();
-    await breakL3(ns, 'k', 'throw');
+    const chaos = await breakL3(ns, 'k', 'throw');
     const put = await call('PUT', keyPath(ns, 'k'), { body: 'kept' });
     expect(put.status).toBe(201);
     expect(((await put.json()) as { tiers: unknown }).tiers).toEqual({
@@ -74,7 +94,7 @@ describe('L3 outage', () => {
     await runDurableObjectAlarm(stub);
     expect((await runInDurableObject(stub, (s: ShardDO) => s.stats())).l3Pending).toBe(1);
 
-    await restoreL3(ns, 'k');
+    chaos.mode = 'ok';
     // Make the pending row due now, then run the alarm as the runtime would.
     await runInDurableObject(stub, (_s: ShardDO, state) => {
       state.storage.sql.exec('UPDATE l3_pending SET due_at = 0');
@@ -89,9 +109,9 @@ describe('L3 outage', () => {
     const ns = freshNamespace();
     await call('PUT', keyPath(ns, 'k'), { body: 'v1' });
     expect(await l3().get(ns, 'k')).not.toBeNull();
-    await breakL3(ns, 'k', 'throw');
+    const chaos = await breakL3(ns, 'k', 'throw');
     expect((await call('DELETE', keyPath(ns, 'k'))).headers.get('strata-l3')).toBe('deferred');
-    await restoreL3(ns, 'k');
+    chaos.mode = 'ok';
     // L3 still has v1, but the shard knows its delete is pending: no resurrection.
     expect((await call('GET', keyPath(ns, 'k'))).status).toBe(404);
     const stub = shardStub(ns, 'k');

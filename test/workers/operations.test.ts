@@ -32,10 +32,10 @@ describe('operational endpoints', () => {
     const text = await res.text();
     expect(text).toContain('# TYPE strata_http_requests_total counter');
     expect(text).toMatch(
-      /strata_http_requests_total\{method="PUT",route="\/v1\/cache\/:namespace\/:key\{\.\+\}",status="201"\} \d+/,
+      /strata_http_requests_total\{method="PUT",route="\/v1\/cache\/:namespace\/:key",status="201"\} \d+/,
     );
     expect(text).toMatch(
-      /strata_http_requests_total\{method="GET",route="\/v1\/cache\/:namespace\/:key\{\.\+\}",status="404"\} \d+/,
+      /strata_http_requests_total\{method="GET",route="\/v1\/cache\/:namespace\/:key",status="404"\} \d+/,
     );
     expect(text).toMatch(/strata_cache_lookups_total\{result="hit",tier="L2"\} \d+/);
     expect(text).toMatch(/strata_cache_lookups_total\{result="miss",tier="L3"\} \d+/);
