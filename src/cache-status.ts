@@ -35,8 +35,14 @@ export function formatCacheStatus(members: CacheStatusMember[]): string {
       if (m.ttl !== undefined) parts.push(`ttl=${Math.floor(m.ttl)}`);
       if (m.stored) parts.push('stored');
       if (m.collapsed) parts.push('collapsed');
-      if (m.detail) parts.push(`detail=${m.detail}`);
+      if (m.detail) parts.push(`detail=${sfTokenOrString(m.detail)}`);
       return parts.join('; ');
     })
     .join(', ');
+}
+
+/** An RFC 8941 token if the text is one, else a quoted sf-string (RFC 9211 §2.8 allows either). */
+function sfTokenOrString(text: string): string {
+  if (/^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*$/.test(text)) return text;
+  return `"${text.replace(/[^\x20-\x7e]/g, '?').replace(/[\\"]/g, '\\$&')}"`;
 }

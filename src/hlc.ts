@@ -30,7 +30,8 @@ export function formatHlc(h: Hlc): string {
 
 /** Parses a formatted HLC; `null` if the text is not one. */
 export function parseHlc(text: string): Hlc | null {
-  const m = /^(\d{1,16})-(\d{1,10})-([a-z0-9][a-z0-9-]{0,31})$/.exec(text);
+  // No leading zeros: one version has exactly one spelling (it is the ETag).
+  const m = /^(0|[1-9]\d{0,15})-(0|[1-9]\d{0,9})-([a-z0-9][a-z0-9-]{0,31})$/.exec(text);
   if (!m) return null;
   const wall = Number(m[1]);
   const counter = Number(m[2]);

@@ -7,9 +7,11 @@ import { StrataError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 
 const encoder = new TextEncoder();
-// C0 controls and DEL: they break logs, Redis tooling and URL round-trips.
+/** Longest Cache-Control header a write may carry. */
+const MAX_CACHE_CONTROL_LENGTH = 1024;
+// C0, DEL and C1 controls (category Cc): they break logs, Redis tooling and URL round-trips.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Checks namespace syntax (see `LIMITS.namespacePattern`). */
 export function parseNamespace(raw: string): string {
@@ -63,9 +65,19 @@ export function parseWriteCacheControl(
 ): Freshness {
   const out: Freshness = { ttl: defaultTtl, staleWhileRevalidate: 0, staleIfError: 0 };
   if (!header) return out;
+  if (header.length > MAX_CACHE_CONTROL_LENGTH) {
+    throw new StrataError(
+      'invalid-cache-control',
+      `Cache-Control is limited to ${MAX_CACHE_CONTROL_LENGTH} characters.`,
+    );
+  }
   let maxAge: number | undefined;
   let sMaxAge: number | undefined;
+  const seen = new Set<string>();
   for (const { name, value: rawValue } of cacheDirectives(header)) {
+    // RFC 9111 §4.2.1: when a directive repeats, the first occurrence counts.
+    if (seen.has(name)) continue;
+    seen.add(name);
     switch (name) {
       case 'max-age':
         maxAge = seconds(name, rawValue, LIMITS.minTtl, LIMITS.maxTtl);
@@ -97,28 +109,46 @@ export function parseWriteCacheControl(
 /**
  * Splits a Cache-Control value into directives (RFC 9111 §5.2:
  * `token [ "=" ( token / quoted-string ) ]`), honouring commas and `\"`
- * escapes inside quoted strings. Names are lower-cased; quotes removed.
+ * escapes inside quoted strings. Names are lower-cased; quotes removed. One
+ * left-to-right scan: linear in the header's length whatever it holds.
  */
 export function cacheDirectives(header: string): { name: string; value: string | undefined }[] {
   const out: { name: string; value: string | undefined }[] = [];
-  const re = /\s*([^=,\s]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^,]*))?\s*(?:,|$)/y;
+  const n = header.length;
   let i = 0;
-  while (i < header.length) {
-    re.lastIndex = i;
-    const m = re.exec(header);
-    if (!m || m[0] === '') {
-      // Not a directive (e.g. a stray "=" or an unterminated quote): skip to the next comma.
-      const next = header.indexOf(',', i);
-      if (next === -1) break;
-      i = next + 1;
-      continue;
+  while (i < n) {
+    // One member: everything up to the next comma outside quotes.
+    let eq = -1;
+    let inQuotes = false;
+    let j = i;
+    for (; j < n; j++) {
+      const ch = header[j];
+      if (inQuotes) {
+        if (ch === '\\') j++;
+        else if (ch === '"') inQuotes = false;
+      } else if (ch === '"') inQuotes = true;
+      else if (ch === ',') break;
+      else if (ch === '=' && eq === -1) eq = j;
     }
-    i = re.lastIndex;
-    const raw = m[2]?.trim();
-    // Only a balanced quoted-string is unquoted; `"60` stays as is and fails validation.
-    const quoted = raw !== undefined && /^"(?:[^"\\]|\\.)*"$/.test(raw);
-    const value = quoted ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
-    out.push({ name: (m[1] as string).toLowerCase(), value });
+    if (inQuotes) {
+      // An unterminated quote is not a quoted-string: the next comma ends the member.
+      const comma = header.indexOf(',', i);
+      j = comma === -1 ? n : comma;
+      const equals = header.indexOf('=', i);
+      eq = equals !== -1 && equals < j ? equals : -1;
+    }
+    const name = header
+      .slice(i, eq === -1 ? j : eq)
+      .trim()
+      .toLowerCase();
+    const raw = eq === -1 ? undefined : header.slice(eq + 1, j).trim();
+    if (name !== '' && !/[\s"]/.test(name)) {
+      // Only a balanced quoted-string is unquoted; `"60` stays as is and fails validation.
+      const quoted = raw !== undefined && /^"(?:[^"\\]|\\.)*"$/.test(raw);
+      const value = quoted ? (raw as string).slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+      out.push({ name, value });
+    }
+    i = j + 1;
   }
   return out;
 }
@@ -160,13 +190,12 @@ export function parseCacheTags(header: string | null | undefined): string[] {
     if (tag.length > LIMITS.maxTagBytes) {
       throw new StrataError('invalid-tag', `A tag is at most ${LIMITS.maxTagBytes} bytes.`);
     }
-    if (!tags.includes(tag)) tags.push(tag);
-  }
-  if (tags.length > LIMITS.maxTags) {
-    throw new StrataError(
-      'invalid-tag',
-      `At most ${LIMITS.maxTags} tags per entry; got ${tags.length}.`,
-    );
+    if (tags.includes(tag)) continue;
+    // Checked as we go, so a header with thousands of tags costs no more than 33.
+    if (tags.length === LIMITS.maxTags) {
+      throw new StrataError('invalid-tag', `At most ${LIMITS.maxTags} tags per entry.`);
+    }
+    tags.push(tag);
   }
   return tags;
 }

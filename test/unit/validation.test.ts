@@ -39,11 +39,11 @@ function utf8Length(s: string): number {
   return n;
 }
 
-/** True if `s` contains a C0 control (U+0000–U+001F) or DEL (U+007F). */
-function hasC0OrDel(s: string): boolean {
+/** True if `s` contains a control character (Unicode Cc: C0, DEL or C1). */
+function hasControl(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c <= 0x1f || c === 0x7f) return true;
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f)) return true;
   }
   return false;
 }
@@ -161,11 +161,9 @@ describe('parseKey', () => {
     expect(err.message).toContain('513');
   });
 
-  it('accepts exactly the documented keys: non-empty, well-formed, no C0/DEL, at most 512 UTF-8 bytes', () => {
-    // "Control characters" here are C0 and DEL, as the CONTROL pattern's comment in
-    // src/validation.ts says; C1 (U+0080–U+009F) is allowed today (see the report).
+  it('accepts exactly the documented keys: non-empty, well-formed, no control characters, at most 512 UTF-8 bytes', () => {
     const isDocumented = (s: string): boolean =>
-      s.length > 0 && wellFormed(s) && !hasC0OrDel(s) && utf8Length(s) <= LIMITS.maxKeyBytes;
+      s.length > 0 && wellFormed(s) && !hasControl(s) && utf8Length(s) <= LIMITS.maxKeyBytes;
     const loneSurrogate = fc
       .integer({ min: 0xd800, max: 0xdfff })
       .map((c) => String.fromCharCode(c));
