@@ -5,7 +5,7 @@
  * Cost of an entry against the budget = value bytes + key and namespace
  * bytes + metadata JSON bytes: what the row really occupies, roughly.
  * Recency is a monotonic access sequence (not wall time), so LRU order is
- * exact and deterministic. Expired rows go first, then least recently used.
+ * deterministic. Expired rows go first, then least recently used.
  */
 import type { Entry, EntryMeta } from '../src/entry.ts';
 import type { Hlc } from '../src/hlc.ts';
@@ -17,6 +17,16 @@ interface EntryRow extends Record<string, SqlStorageValue> {
   value: ArrayBuffer;
   meta: string;
   cost: number;
+  access_seq: number;
+}
+
+/**
+ * Reads of a row among the most recent `min(64, rows / 16)` accesses leave its
+ * recency alone (see `get`): small shards keep exact LRU, large ones skip
+ * rewriting their hottest rows.
+ */
+export function touchWindow(rows: number): number {
+  return Math.min(64, rows >> 4);
 }
 
 export interface StoreStats {
@@ -38,6 +48,7 @@ export function entryCost(meta: EntryMeta): number {
 
 export class ShardStore {
   private bytes: number;
+  private rows: number;
   private seq: number;
   private evictions = 0;
   private expiredRemoved = 0;
@@ -61,18 +72,29 @@ export class ShardStore {
     sql.exec('CREATE INDEX IF NOT EXISTS entries_by_expiry ON entries (expires_at)');
     sql.exec('CREATE TABLE IF NOT EXISTS shard_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
     const totals = sql
-      .exec<{ bytes: number | null; seq: number | null }>(
-        'SELECT SUM(cost) AS bytes, MAX(access_seq) AS seq FROM entries',
+      .exec<{ bytes: number | null; seq: number | null; rows: number }>(
+        'SELECT SUM(cost) AS bytes, MAX(access_seq) AS seq, COUNT(*) AS rows FROM entries',
       )
       .one();
     this.bytes = totals.bytes ?? 0;
+    this.rows = totals.rows;
     this.seq = totals.seq ?? 0;
   }
 
-  /** The fresh entry under (ns, key), touching its recency; expired rows are removed, never returned. */
+  /**
+   * The fresh entry under (ns, key), refreshing its recency; expired rows are
+   * removed, never returned. A row already among the `touchWindow(rows)`
+   * most recently used is not rewritten: a read then costs no SQLite write (which
+   * a Durable Object must make durable before it answers), and LRU order is
+   * exact everywhere except inside that most-recent window.
+   */
   get(ns: string, key: string, now: number): Entry | null {
     const row = this.sql
-      .exec<EntryRow>('SELECT value, meta, cost FROM entries WHERE ns = ? AND key = ?', ns, key)
+      .exec<EntryRow>(
+        'SELECT value, meta, cost, access_seq FROM entries WHERE ns = ? AND key = ?',
+        ns,
+        key,
+      )
       .toArray()[0];
     if (!row) return null;
     const meta = JSON.parse(row.meta) as EntryMeta;
@@ -81,12 +103,14 @@ export class ShardStore {
       this.expiredRemoved++;
       return null;
     }
-    this.sql.exec(
-      'UPDATE entries SET access_seq = ? WHERE ns = ? AND key = ?',
-      ++this.seq,
-      ns,
-      key,
-    );
+    if (this.seq - row.access_seq >= touchWindow(this.rows)) {
+      this.sql.exec(
+        'UPDATE entries SET access_seq = ? WHERE ns = ? AND key = ?',
+        ++this.seq,
+        ns,
+        key,
+      );
+    }
     return { meta, value: new Uint8Array(row.value) };
   }
 
@@ -123,6 +147,7 @@ export class ShardStore {
       ++this.seq,
     );
     this.bytes += cost;
+    this.rows++;
     this.makeRoom(now);
     return true;
   }
@@ -160,9 +185,8 @@ export class ShardStore {
   }
 
   stats(): StoreStats {
-    const { n } = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM entries').one();
     return {
-      entries: n,
+      entries: this.rows,
       bytes: this.bytes,
       budget: this.budget,
       evictions: this.evictions,
@@ -200,5 +224,6 @@ export class ShardStore {
   private removeRow(ns: string, key: string, cost: number): void {
     this.sql.exec('DELETE FROM entries WHERE ns = ? AND key = ?', ns, key);
     this.bytes -= cost;
+    this.rows--;
   }
 }

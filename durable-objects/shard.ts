@@ -32,6 +32,8 @@ export interface ShardRead {
   l3: L3Outcome;
   /** True when this caller waited on another caller's L3 read. */
   collapsed: boolean;
+  /** On an L3 hit: whether L2 kept a copy (false when the entry exceeds the shard budget). */
+  storedInL2?: boolean;
 }
 
 export interface ShardWriteInput {
@@ -195,8 +197,8 @@ export class ShardDO extends DurableObject<Env> {
     }
     if (!entry || !isFresh(entry.meta, now))
       return { entry: null, source: null, l3: 'miss', collapsed: false };
-    this.store.putIfNewer(entry, now);
-    return { entry, source: 'L3', l3: 'ok', collapsed: false };
+    const storedInL2 = this.store.putIfNewer(entry, now);
+    return { entry, source: 'L3', l3: 'ok', collapsed: false, storedInL2 };
   }
 
   private markRaced(namespace: string, key: string): void {

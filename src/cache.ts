@@ -26,6 +26,8 @@ export interface ReadResult {
   l1: 'hit' | 'miss' | 'error' | 'disabled';
   l3: L3Outcome;
   collapsed: boolean;
+  /** On an L3 hit: whether L2 kept a copy. */
+  l2Stored?: boolean;
 }
 
 /** Where background work goes (`ctx.waitUntil` in a Worker). */
@@ -58,6 +60,7 @@ export class TieredCache {
       l1,
       l3: shard.l3,
       collapsed: shard.collapsed,
+      ...(shard.storedInL2 !== undefined ? { l2Stored: shard.storedInL2 } : {}),
     };
     if (shard.entry && this.l1 && l1 !== 'error') {
       const l1Tier = this.l1;
@@ -94,30 +97,44 @@ export class TieredCache {
  */
 export function cacheStatusFor(result: ReadResult, now: number): CacheStatusMember[] {
   const ttl = result.entry ? remainingTtl(result.entry.meta, now) : undefined;
-  const l1Stored = result.entry !== null && result.l1 === 'miss';
-  const l1Member: CacheStatusMember = {
-    cache: cacheName('L1'),
-    fwd: 'miss',
-    stored: l1Stored,
-    ...(result.l1 === 'error' ? { detail: 'unavailable' } : {}),
-  };
+  // L1 is left out entirely when disabled (L1_MAX_TTL=0): it is not in the chain.
+  const l1: CacheStatusMember[] =
+    result.l1 === 'disabled'
+      ? []
+      : [
+          {
+            cache: cacheName('L1'),
+            fwd: 'miss',
+            stored: result.entry !== null && result.l1 === 'miss',
+            ...(result.l1 === 'error' ? { detail: 'unavailable' } : {}),
+          },
+        ];
   switch (result.source) {
     case 'L1':
       return [{ cache: cacheName('L1'), hit: true, ttl }];
     case 'L2':
-      return [{ cache: cacheName('L2'), hit: true, ttl }, l1Member];
+      return [{ cache: cacheName('L2'), hit: true, ttl }, ...l1];
     case 'L3':
       return [
         { cache: cacheName('L3'), hit: true, ttl },
-        { cache: cacheName('L2'), fwd: 'miss', stored: true, collapsed: result.collapsed },
-        l1Member,
+        {
+          cache: cacheName('L2'),
+          fwd: 'miss',
+          stored: result.l2Stored !== false,
+          collapsed: result.collapsed,
+        },
+        ...l1,
       ];
     default: {
-      const l3: CacheStatusMember = { cache: cacheName('L3'), fwd: 'miss' };
-      if (result.l3 === 'error') l3.detail = 'unavailable';
       const members: CacheStatusMember[] = [];
-      if (result.l3 !== 'skipped') members.push(l3);
-      members.push({ cache: cacheName('L2'), fwd: 'miss', collapsed: result.collapsed }, l1Member);
+      if (result.l3 !== 'skipped') {
+        members.push({
+          cache: cacheName('L3'),
+          fwd: 'miss',
+          ...(result.l3 === 'error' ? { detail: 'unavailable' } : {}),
+        });
+      }
+      members.push({ cache: cacheName('L2'), fwd: 'miss', collapsed: result.collapsed }, ...l1);
       return members;
     }
   }

@@ -170,6 +170,10 @@ describe('eviction under the byte budget', () => {
     const res = await call('GET', keyPath(ns, 'big'));
     expect(res.status).toBe(200);
     expect((await res.arrayBuffer()).byteLength).toBe(100 * 1024);
+    // L2 refused it, and Cache-Status says so (no `stored` on strata-l2).
+    expect(res.headers.get('cache-status')).toMatch(
+      /^strata-l3; hit; ttl=\d+, strata-l2; fwd=miss, strata-l1; fwd=miss; stored$/,
+    );
   });
 });
 
