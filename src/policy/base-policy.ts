@@ -42,14 +42,18 @@ export function loadResident(saved: SavedResident): [string, Resident] {
 
 export abstract class BasePolicy implements Policy {
   abstract readonly name: string;
-  readonly capacity: Readonly<Capacity>;
+  private limits: Capacity;
   protected readonly residents = new Map<string, Resident>();
   private readonly expiry = new ExpiryQueue();
   private totalWeight = 0;
 
   constructor(capacity: Capacity) {
     if (!(capacity.maxWeight >= 0)) throw new RangeError('maxWeight must be a non-negative number');
-    this.capacity = { ...capacity };
+    this.limits = { ...capacity };
+  }
+
+  get capacity(): Readonly<Capacity> {
+    return this.limits;
   }
 
   get count(): number {
@@ -119,15 +123,28 @@ export abstract class BasePolicy implements Policy {
       this.expiry.set(key, next.expiresAt);
       this.onInsert(key, now);
     }
-    while (overCapacity(this.capacity, this.totalWeight, this.residents.size)) {
-      const victim = this.expiry.peekExpired(now) ?? this.victim(key);
+    this.evictToFit(key, now, evicted);
+    return evicted;
+  }
+
+  resize(capacity: Capacity, now: number): string[] {
+    if (!(capacity.maxWeight >= 0)) throw new RangeError('maxWeight must be a non-negative number');
+    this.limits = { ...capacity };
+    const evicted: string[] = [];
+    this.evictToFit(undefined, now, evicted);
+    return evicted;
+  }
+
+  /** Evicts, expired entries first, until the limits hold; `incoming` goes last if at all. */
+  private evictToFit(incoming: string | undefined, now: number, evicted: string[]): void {
+    while (overCapacity(this.limits, this.totalWeight, this.residents.size)) {
+      const victim = this.expiry.peekExpired(now) ?? this.victim(incoming);
       const r = this.residents.get(victim);
       if (r === undefined) throw new Error(`${this.name}: victim ${victim} is not resident`);
       this.remove(victim, r);
       this.onEvict(victim, now);
       evicted.push(victim);
     }
-    return evicted;
   }
 
   delete(key: string): boolean {
@@ -162,8 +179,8 @@ export abstract class BasePolicy implements Policy {
   protected abstract onInsert(key: string, now: number): void;
   protected abstract onHit(key: string, now: number): void;
   protected abstract onRemove(key: string): void;
-  /** The next key to evict; `incoming` is the key being inserted (evict it last, if at all). */
-  protected abstract victim(incoming: string): string;
+  /** The next key to evict; `incoming` is the key being inserted, if any (evict it last, if at all). */
+  protected abstract victim(incoming: string | undefined): string;
   protected onUpdate(key: string, now: number): void {
     this.onHit(key, now);
   }

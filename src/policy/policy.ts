@@ -33,6 +33,7 @@ export interface Capacity {
 export interface Policy {
   /** Registry name, e.g. `lru`, `w-tinylfu`. */
   readonly name: string;
+  /** The current limits (see `resize`). */
   readonly capacity: Readonly<Capacity>;
   /** Resident entries. */
   readonly count: number;
@@ -54,6 +55,13 @@ export interface Policy {
    * Afterwards `weight <= maxWeight` and `count <= maxEntries`.
    */
   set(key: string, info: EntryInfo, now: number): string[];
+
+  /**
+   * Changes the capacity and evicts (expired first, then in the policy's own
+   * order) until the new limits hold; returns the evicted keys. The shard uses
+   * it to take bytes from one namespace's policy when several share a budget.
+   */
+  resize(capacity: Capacity, now: number): string[];
 
   /** Removes `key` (an explicit delete, not an eviction). True if it was resident. */
   delete(key: string): boolean;

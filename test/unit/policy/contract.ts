@@ -258,6 +258,38 @@ export function registerPolicyContract(
       expect(policy.has('huge')).toBe(false);
     });
 
+    it('resize evicts, expired first, until the new limits hold, and grows without evicting', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 30 }),
+          fc.array(opArb, { maxLength: 80 }),
+          fc.integer({ min: 0, max: 30 }),
+          (maxWeight, ops, smaller) => {
+            const policy = make({ maxWeight });
+            const model = new Map<string, EntryInfo>();
+            runChecked(policy, ops, 1000, model);
+            const now = 1000 + ops.reduce((t, op) => t + (op.op === 'tick' ? op.ms : 0), 0);
+            const target = Math.min(smaller, maxWeight);
+            const evicted = policy.resize({ maxWeight: target }, now);
+            expect(policy.capacity.maxWeight).toBe(target);
+            expect(policy.weight).toBeLessThanOrEqual(target);
+            let liveEvicted = false;
+            for (const key of evicted) {
+              const info = model.get(key);
+              expect(info, `resize evicted ${key}, which was not resident`).toBeDefined();
+              if (info && now < info.expiresAt) liveEvicted = true;
+              model.delete(key);
+            }
+            if (liveEvicted) for (const m of model.values()) expect(now < m.expiresAt).toBe(true);
+            expect(new Set(policy.keys())).toEqual(new Set(model.keys()));
+            expect(policy.resize({ maxWeight: maxWeight * 2 }, now)).toEqual([]);
+            runChecked(policy, ops, now, model);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+
     it('delete is idempotent and not an eviction', () => {
       const policy = make({ maxWeight: 5 });
       policy.set('a', { size: 2, expiresAt: Number.POSITIVE_INFINITY }, 0);
