@@ -1,32 +1,34 @@
 /**
- * The SQLite side of a shard: entries with metadata, a byte budget enforced
- * by LRU eviction, and the shard's last HLC so versions survive restarts.
+ * The SQLite side of a shard: entries with metadata, a byte budget whose
+ * evictions the configured policies decide (shard-eviction.ts), and the
+ * shard's last HLC so versions survive restarts.
  *
  * Cost of an entry against the budget = value bytes + key and namespace
  * bytes + metadata JSON bytes: what the row really occupies, roughly.
- * Recency is a monotonic access sequence (not wall time), so LRU order is
- * deterministic. Expired rows go first, then least recently used.
+ *
+ * What a policy learned (recency, frequency, ghosts) is snapshotted into
+ * `policy_snapshot` at most every `SNAPSHOT_INTERVAL_MS` while writes
+ * happen, so a restarted shard keeps its knowledge; on start the snapshot is
+ * reconciled with the rows (rows it does not know are added in insertion
+ * order, keys it holds that are gone are dropped).
  */
 import type { Entry, EntryMeta } from '../src/entry.ts';
 import type { Hlc } from '../src/hlc.ts';
 import { compareHlc, parseHlc } from '../src/hlc.ts';
+import type { EntryInfo } from '../src/policy/policy.ts';
+import type { EvictionSnapshot } from './shard-eviction.ts';
+import { ShardEviction } from './shard-eviction.ts';
 
 const encoder = new TextEncoder();
+/** Minimum time between policy snapshots. */
+export const SNAPSHOT_INTERVAL_MS = 30_000;
+/** Snapshot text is stored in chunks below the 2 MB row limit. */
+const SNAPSHOT_CHUNK = 512 * 1024;
 
 interface EntryRow extends Record<string, SqlStorageValue> {
   value: ArrayBuffer;
   meta: string;
   cost: number;
-  access_seq: number;
-}
-
-/**
- * Reads of a row among the most recent `min(64, rows / 16)` accesses leave its
- * recency alone (see `get`): small shards keep exact LRU, large ones skip
- * rewriting their hottest rows.
- */
-export function touchWindow(rows: number): number {
-  return Math.min(64, rows >> 4);
 }
 
 export interface StoreStats {
@@ -34,7 +36,15 @@ export interface StoreStats {
   bytes: number;
   budget: number;
   evictions: number;
+  /** Writes the policy declined to keep in L2 (admission filter or too large). */
+  refused: number;
   expiredRemoved: number;
+}
+
+/** How the store learns each namespace's policy and default priority. */
+export interface EvictionConfig {
+  policyOf(namespace: string): string;
+  priorityOf(namespace: string): number;
 }
 
 export function entryCost(meta: EntryMeta): number {
@@ -51,11 +61,17 @@ export class ShardStore {
   private rows: number;
   private seq: number;
   private evictions = 0;
+  private refused = 0;
   private expiredRemoved = 0;
+  private readonly eviction: ShardEviction;
+  private lastSnapshot = 0;
+  private dirty = false;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly budget: number,
+    private readonly config: EvictionConfig,
+    now: number,
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS entries (
       ns TEXT NOT NULL,
@@ -69,8 +85,10 @@ export class ShardStore {
       PRIMARY KEY (ns, key)
     )`);
     sql.exec('CREATE INDEX IF NOT EXISTS entries_by_access ON entries (access_seq)');
-    sql.exec('CREATE INDEX IF NOT EXISTS entries_by_expiry ON entries (expires_at)');
     sql.exec('CREATE TABLE IF NOT EXISTS shard_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
+    sql.exec(
+      'CREATE TABLE IF NOT EXISTS policy_snapshot (part INTEGER PRIMARY KEY, data TEXT NOT NULL)',
+    );
     const totals = sql
       .exec<{ bytes: number | null; seq: number | null; rows: number }>(
         'SELECT SUM(cost) AS bytes, MAX(access_seq) AS seq, COUNT(*) AS rows FROM entries',
@@ -79,22 +97,15 @@ export class ShardStore {
     this.bytes = totals.bytes ?? 0;
     this.rows = totals.rows;
     this.seq = totals.seq ?? 0;
+    this.eviction = new ShardEviction(budget, config.policyOf, this.loadSnapshot());
+    this.reconcile(now);
+    this.lastSnapshot = now;
   }
 
-  /**
-   * The fresh entry under (ns, key), refreshing its recency; expired rows are
-   * removed, never returned. A row already among the `touchWindow(rows)`
-   * most recently used is not rewritten: a read then costs no SQLite write (which
-   * a Durable Object must make durable before it answers), and LRU order is
-   * exact everywhere except inside that most-recent window.
-   */
+  /** The fresh entry under (ns, key), recorded as a read by its policy; expired rows are removed, never returned. */
   get(ns: string, key: string, now: number): Entry | null {
     const row = this.sql
-      .exec<EntryRow>(
-        'SELECT value, meta, cost, access_seq FROM entries WHERE ns = ? AND key = ?',
-        ns,
-        key,
-      )
+      .exec<EntryRow>('SELECT value, meta, cost FROM entries WHERE ns = ? AND key = ?', ns, key)
       .toArray()[0];
     if (!row) return null;
     const meta = JSON.parse(row.meta) as EntryMeta;
@@ -103,14 +114,9 @@ export class ShardStore {
       this.expiredRemoved++;
       return null;
     }
-    if (this.seq - row.access_seq >= touchWindow(this.rows)) {
-      this.sql.exec(
-        'UPDATE entries SET access_seq = ? WHERE ns = ? AND key = ?',
-        ++this.seq,
-        ns,
-        key,
-      );
-    }
+    // Recency lives in the policy, in memory: a read costs no SQLite write.
+    this.eviction.touch(ns, key, now);
+    this.dirty = true;
     return { meta, value: new Uint8Array(row.value) };
   }
 
@@ -123,9 +129,9 @@ export class ShardStore {
   }
 
   /**
-   * Stores `entry` (replacing any older row) and evicts until the budget
-   * holds. Returns false when the entry alone exceeds the budget (it is then
-   * not kept in L2; L3 still has it).
+   * Stores `entry` (replacing any older row) and evicts what its policy
+   * chooses. Returns false when the policy declines to keep it (too large
+   * for the budget, or refused by an admission filter): L3 still has it.
    */
   put(entry: Entry, now: number): boolean {
     const cost = entryCost(entry.meta);
@@ -133,10 +139,9 @@ export class ShardStore {
     const old = this.sql
       .exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', ns, key)
       .toArray()[0];
-    if (old) this.removeRow(ns, key, old.cost);
-    if (cost > this.budget) return false;
+    if (old) this.deleteRow(ns, key, old.cost);
     this.sql.exec(
-      `INSERT INTO entries (ns, key, value, meta, version, expires_at, cost, access_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      'INSERT INTO entries (ns, key, value, meta, version, expires_at, cost, access_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ns,
       key,
       entry.value,
@@ -148,8 +153,23 @@ export class ShardStore {
     );
     this.bytes += cost;
     this.rows++;
-    this.makeRoom(now);
-    return true;
+    let kept = true;
+    for (const [vns, vkey] of this.eviction.admit(ns, key, this.infoOf(entry.meta, cost), now)) {
+      const isSelf = vns === ns && vkey === key;
+      if (isSelf) {
+        kept = false;
+        this.refused++;
+      } else {
+        this.evictions++;
+      }
+      const row = this.sql
+        .exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', vns, vkey)
+        .toArray()[0];
+      if (row) this.deleteRow(vns, vkey, row.cost);
+    }
+    this.dirty = true;
+    this.maybeSnapshot(now);
+    return kept;
   }
 
   /** Stores `entry` only if no newer version is held (a back-fill must never overwrite a write). */
@@ -190,38 +210,96 @@ export class ShardStore {
       bytes: this.bytes,
       budget: this.budget,
       evictions: this.evictions,
+      refused: this.refused,
       expiredRemoved: this.expiredRemoved,
     };
   }
 
-  private makeRoom(now: number): void {
-    if (this.bytes <= this.budget) return;
-    // Expired rows first: they are dead weight.
-    for (const row of this.sql
-      .exec<{ ns: string; key: string; cost: number }>(
-        'SELECT ns, key, cost FROM entries WHERE expires_at <= ?',
-        now,
-      )
-      .toArray()) {
-      this.removeRow(row.ns, row.key, row.cost);
-      this.expiredRemoved++;
+  /** True when the policies learned something since the last snapshot. */
+  get changedSinceSnapshot(): boolean {
+    return this.dirty;
+  }
+
+  /** Writes the policies' state now (also called periodically from writes and by the shard's alarm). */
+  saveSnapshot(now: number): void {
+    const text = JSON.stringify(this.eviction.snapshot());
+    this.sql.exec('DELETE FROM policy_snapshot');
+    for (let i = 0, part = 0; i < text.length; i += SNAPSHOT_CHUNK, part++) {
+      this.sql.exec(
+        'INSERT INTO policy_snapshot (part, data) VALUES (?, ?)',
+        part,
+        text.slice(i, i + SNAPSHOT_CHUNK),
+      );
     }
-    while (this.bytes > this.budget) {
-      const victims = this.sql
-        .exec<{ ns: string; key: string; cost: number }>(
-          'SELECT ns, key, cost FROM entries ORDER BY access_seq LIMIT 16',
-        )
-        .toArray();
-      if (victims.length === 0) break;
-      for (const v of victims) {
-        if (this.bytes <= this.budget) break;
-        this.removeRow(v.ns, v.key, v.cost);
-        this.evictions++;
+    this.lastSnapshot = now;
+    this.dirty = false;
+  }
+
+  private maybeSnapshot(now: number): void {
+    if (this.dirty && now - this.lastSnapshot >= SNAPSHOT_INTERVAL_MS) this.saveSnapshot(now);
+  }
+
+  private loadSnapshot(): EvictionSnapshot | undefined {
+    const parts = this.sql
+      .exec<{ data: string }>('SELECT data FROM policy_snapshot ORDER BY part')
+      .toArray();
+    if (parts.length === 0) return undefined;
+    try {
+      const snap = JSON.parse(parts.map((p) => p.data).join('')) as EvictionSnapshot;
+      // A snapshot taken under another budget would decide for the wrong capacity.
+      return snap.budget === this.budget ? snap : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Makes the policies agree with the rows: drops what is gone, adds what they do not know, oldest first. */
+  private reconcile(now: number): void {
+    this.eviction.retainOnly(
+      (ns, key) =>
+        this.sql.exec('SELECT 1 FROM entries WHERE ns = ? AND key = ?', ns, key).toArray().length >
+        0,
+    );
+    const rows = this.sql
+      .exec<{ ns: string; key: string; meta: string; cost: number }>(
+        'SELECT ns, key, meta, cost FROM entries ORDER BY access_seq',
+      )
+      .toArray();
+    for (const row of rows) {
+      if (this.eviction.holds(row.ns, row.key)) continue;
+      const meta = JSON.parse(row.meta) as EntryMeta;
+      for (const [vns, vkey] of this.eviction.admit(
+        row.ns,
+        row.key,
+        this.infoOf(meta, row.cost),
+        now,
+      )) {
+        const victim = this.sql
+          .exec<{ cost: number }>('SELECT cost FROM entries WHERE ns = ? AND key = ?', vns, vkey)
+          .toArray()[0];
+        if (victim) this.deleteRow(vns, vkey, victim.cost);
       }
     }
   }
 
+  private infoOf(meta: EntryMeta, cost: number): EntryInfo {
+    return {
+      size: cost,
+      expiresAt: meta.expiresAt,
+      priority: meta.priority ?? this.config.priorityOf(meta.namespace),
+      cost: meta.cost ?? 1,
+    };
+  }
+
+  /** Removes a row and tells its policy. */
   private removeRow(ns: string, key: string, cost: number): void {
+    this.deleteRow(ns, key, cost);
+    this.eviction.remove(ns, key);
+    this.dirty = true;
+  }
+
+  /** Removes a row only (the policy already let it go, or is about to be told). */
+  private deleteRow(ns: string, key: string, cost: number): void {
     this.sql.exec('DELETE FROM entries WHERE ns = ? AND key = ?', ns, key);
     this.bytes -= cost;
     this.rows--;

@@ -21,7 +21,7 @@ import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
 import type { Tier } from '../src/tiers/tier.ts';
 import { withTimeout } from '../src/tiers/timeout.ts';
 import { PendingL3 } from './pending-l3.ts';
-import { ShardStore } from './shard-store.ts';
+import { ShardStore, SNAPSHOT_INTERVAL_MS } from './shard-store.ts';
 
 /** What happened at L3 during a call: consulted and answered, missed, failed, or not consulted. */
 export type L3Outcome = 'ok' | 'miss' | 'error' | 'skipped';
@@ -45,6 +45,10 @@ export interface ShardWriteInput {
   ttl: number;
   staleWhileRevalidate: number;
   staleIfError: number;
+  /** `Cache-Priority` (0–3); absent means the namespace default. */
+  priority?: number;
+  /** `Cache-Cost`; absent means 1. */
+  cost?: number;
 }
 
 export interface ShardWrite {
@@ -59,6 +63,7 @@ export interface ShardStats {
   bytes: number;
   budget: number;
   evictions: number;
+  refused: number;
   expiredRemoved: number;
   l3Reads: number;
   l3Errors: number;
@@ -81,13 +86,23 @@ export class ShardDO extends DurableObject<Env> {
   private readonly l3Chains = new Map<string, Promise<L3Outcome>>();
   private l3Reads = 0;
   private l3Errors = 0;
+  /** When the alarm will save the policy snapshot; null when none is scheduled. */
+  private snapshotDue: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const config = configFor(env);
     // SQLite calls are synchronous: if the schema cannot be created the
     // constructor throws and the runtime resets the object, input gate intact.
-    this.store = new ShardStore(ctx.storage.sql, config.shardByteBudget);
+    this.store = new ShardStore(
+      ctx.storage.sql,
+      config.shardByteBudget,
+      {
+        policyOf: (ns) => config.namespacePolicies[ns] ?? config.evictionPolicy,
+        priorityOf: (ns) => config.namespacePriorities[ns] ?? 1,
+      },
+      Date.now(),
+    );
     this.pending = new PendingL3(ctx.storage.sql);
     this.hlc = new HlcClock(config.region, systemClock, this.store.lastHlc());
     const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env;
@@ -97,7 +112,10 @@ export class ShardDO extends DurableObject<Env> {
 
   async read(namespace: string, key: string): Promise<ShardRead> {
     const local = this.store.get(namespace, key, Date.now());
-    if (local) return { entry: local, source: 'L2', l3: 'skipped', collapsed: false };
+    if (local) {
+      await this.scheduleSnapshot();
+      return { entry: local, source: 'L2', l3: 'skipped', collapsed: false };
+    }
     // A key whose last change has not reached L3 yet must not be read from L3.
     if (!this.l3 || this.pending.has(namespace, key)) {
       return { entry: null, source: null, l3: 'skipped', collapsed: false };
@@ -130,6 +148,8 @@ export class ShardDO extends DurableObject<Env> {
       tags: input.tags,
       contentType: input.contentType,
       size: input.value.byteLength,
+      ...(input.priority !== undefined ? { priority: input.priority } : {}),
+      ...(input.cost !== undefined ? { cost: input.cost } : {}),
     };
     const entry: Entry = { meta, value: input.value };
     this.markRaced(input.namespace, input.key);
@@ -138,6 +158,7 @@ export class ShardDO extends DurableObject<Env> {
       storedInL2 = this.store.put(entry, now);
       this.store.saveHlc(version);
     });
+    await this.scheduleSnapshot();
     const l3 = await this.syncL3(input.namespace, input.key, (tier) => tier.set(entry));
     return { meta, storedInL2, l3 };
   }
@@ -149,6 +170,11 @@ export class ShardDO extends DurableObject<Env> {
     return { existed, l3 };
   }
 
+  /** Saves what the eviction policies learned now (the alarm also does it within 30 s of a change). */
+  async checkpoint(): Promise<void> {
+    this.store.saveSnapshot(Date.now());
+  }
+
   async stats(): Promise<ShardStats> {
     return {
       ...this.store.stats(),
@@ -158,11 +184,22 @@ export class ShardDO extends DurableObject<Env> {
     };
   }
 
-  /** Retries L3 writes that failed: pushes the shard's current state of each pending key. */
+  /**
+   * Saves the eviction policies' snapshot when due, and retries L3 writes
+   * that failed by pushing the shard's current state of each pending key.
+   * Safe to run twice or early: both steps are idempotent.
+   */
   override async alarm(): Promise<void> {
-    const l3 = this.l3;
-    if (!l3) return;
     const now = Date.now();
+    if (this.snapshotDue !== null && this.snapshotDue <= now) {
+      this.snapshotDue = null;
+      if (this.store.changedSinceSnapshot) this.store.saveSnapshot(now);
+    }
+    const l3 = this.l3;
+    if (!l3) {
+      await this.armAlarm();
+      return;
+    }
     for (const { ns, key } of this.pending.due(now, 100)) {
       await this.syncL3(ns, key, async (tier) => {
         const current = this.store.get(ns, key, now);
@@ -239,8 +276,21 @@ export class ShardDO extends DurableObject<Env> {
     return run;
   }
 
+  /** Makes sure the alarm will save what the policies learned within `SNAPSHOT_INTERVAL_MS`. */
+  private async scheduleSnapshot(): Promise<void> {
+    if (this.snapshotDue !== null || !this.store.changedSinceSnapshot) return;
+    this.snapshotDue = Date.now() + SNAPSHOT_INTERVAL_MS;
+    await this.armAlarm();
+  }
+
   private async armAlarm(): Promise<void> {
-    const next = this.pending.nextDue();
+    const pendingDue = this.pending.nextDue();
+    const next =
+      pendingDue === null
+        ? this.snapshotDue
+        : this.snapshotDue === null
+          ? pendingDue
+          : Math.min(pendingDue, this.snapshotDue);
     if (next === null) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);

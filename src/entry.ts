@@ -27,6 +27,10 @@ export interface EntryMeta {
   contentType: string;
   /** Value length in bytes. */
   size: number;
+  /** Business priority class 0–3 (`Cache-Priority`); absent means the namespace default. */
+  priority?: number;
+  /** Cost of a miss (`Cache-Cost`), for cost-aware eviction; absent means 1. */
+  cost?: number;
 }
 
 export interface Entry {

@@ -8,6 +8,7 @@ import type { KeysDO } from '../durable-objects/keys.ts';
 import type { MetricsDO } from '../durable-objects/metrics.ts';
 import type { ShardDO } from '../durable-objects/shard.ts';
 import { LIMITS } from './limits.ts';
+import { DEFAULT_POLICY, POLICIES } from './policy/index.ts';
 
 export interface Env {
   SHARD: DurableObjectNamespace<ShardDO>;
@@ -30,6 +31,9 @@ export interface Env {
   JWT_JWKS_URL?: string;
   JWT_ALGORITHMS?: string;
   AUTH_CACHE_TTL?: string;
+  EVICTION_POLICY?: string;
+  NAMESPACE_POLICIES?: string;
+  NAMESPACE_PRIORITIES?: string;
 }
 
 /** Typed, validated configuration. */
@@ -43,6 +47,12 @@ export interface Config {
   l3TimeoutMs: number;
   /** Seconds an isolate may reuse a looked-up API key record. */
   authCacheTtl: number;
+  /** Eviction policy for namespaces not listed in `namespacePolicies`. */
+  evictionPolicy: string;
+  /** Per-namespace eviction policy names. */
+  namespacePolicies: Readonly<Record<string, string>>;
+  /** Per-namespace default priority class (0–3) for entries without `Cache-Priority`. */
+  namespacePriorities: Readonly<Record<string, number>>;
 }
 
 const configs = new WeakMap<object, Config>();
@@ -72,6 +82,20 @@ export function configFor(env: Env): Config {
     l1MaxTtl: int('L1_MAX_TTL', env.L1_MAX_TTL, 60, 0, LIMITS.maxTtl),
     l3TimeoutMs: int('L3_TIMEOUT_MS', env.L3_TIMEOUT_MS, 1000, 10, 60_000),
     authCacheTtl: int('AUTH_CACHE_TTL', env.AUTH_CACHE_TTL, 10, 0, 3600),
+    evictionPolicy: policyName('EVICTION_POLICY', env.EVICTION_POLICY ?? DEFAULT_POLICY),
+    namespacePolicies: namespaceMap('NAMESPACE_POLICIES', env.NAMESPACE_POLICIES, (v, where) =>
+      policyName(where, v),
+    ),
+    namespacePriorities: namespaceMap(
+      'NAMESPACE_PRIORITIES',
+      env.NAMESPACE_PRIORITIES,
+      (v, where) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 3) {
+          throw new Error(`${where} must be an integer priority 0-3`);
+        }
+        return v;
+      },
+    ),
   };
   configs.set(env, config);
   return config;
@@ -91,6 +115,40 @@ function int(
     throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+function policyName(where: string, name: unknown): string {
+  if (typeof name !== 'string' || !(name in POLICIES)) {
+    throw new Error(
+      `${where} must name a policy (${Object.keys(POLICIES).join(', ')}), got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/** Parses a JSON object keyed by namespace, e.g. `{"models":"priority"}`. */
+function namespaceMap<T>(
+  name: string,
+  raw: string | undefined,
+  value: (v: unknown, where: string) => T,
+): Record<string, T> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} must be a JSON object keyed by namespace`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${name} must be a JSON object keyed by namespace`);
+  }
+  const out: Record<string, T> = {};
+  for (const [ns, v] of Object.entries(parsed)) {
+    if (!LIMITS.namespacePattern.test(ns))
+      throw new Error(`${name}: "${ns}" is not a valid namespace`);
+    out[ns] = value(v, `${name}.${ns}`);
+  }
+  return out;
 }
 
 function parseRegion(raw: string): string {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'invalid-cache-control'
   | 'invalid-tag'
   | 'invalid-content-type'
+  | 'invalid-priority'
   | 'payload-too-large'
   | 'unauthorized'
   | 'forbidden'
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   'invalid-cache-control': 400,
   'invalid-tag': 400,
   'invalid-content-type': 400,
+  'invalid-priority': 400,
   'payload-too-large': 413,
   unauthorized: 401,
   forbidden: 403,
@@ -42,6 +44,7 @@ const TITLE: Record<ErrorCode, string> = {
   'invalid-cache-control': 'Invalid Cache-Control',
   'invalid-tag': 'Invalid Cache-Tag',
   'invalid-content-type': 'Invalid Content-Type',
+  'invalid-priority': 'Invalid Cache-Priority or Cache-Cost',
   'payload-too-large': 'Payload too large',
   unauthorized: 'Unauthorized',
   forbidden: 'Forbidden',

@@ -216,3 +216,41 @@ export function parseContentType(header: string | null | undefined): string {
   }
   return value;
 }
+
+/** `Cache-Priority` names, lowest first; the header also takes the digits 0–3. */
+export const PRIORITY_NAMES = ['low', 'normal', 'high', 'critical'] as const;
+
+/**
+ * Parses `Cache-Priority` on a write: `0`–`3` or `low|normal|high|critical`.
+ * Absent gives `undefined` (the namespace default applies).
+ */
+export function parsePriority(header: string | null | undefined): number | undefined {
+  if (header === null || header === undefined) return undefined;
+  const value = header.trim().toLowerCase();
+  if (/^[0-3]$/.test(value)) return Number(value);
+  const index = (PRIORITY_NAMES as readonly string[]).indexOf(value);
+  if (index === -1) {
+    throw new StrataError(
+      'invalid-priority',
+      'Cache-Priority must be 0-3 or one of low, normal, high, critical.',
+    );
+  }
+  return index;
+}
+
+/** Largest `Cache-Cost` accepted. */
+export const MAX_COST = 1e9;
+
+/** Parses `Cache-Cost` (the cost of a miss, any consistent positive unit, e.g. origin milliseconds). */
+export function parseCost(header: string | null | undefined): number | undefined {
+  if (header === null || header === undefined) return undefined;
+  const value = header.trim();
+  const n = /^\d{1,10}(\.\d{1,6})?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n > 0 && n <= MAX_COST)) {
+    throw new StrataError(
+      'invalid-priority',
+      `Cache-Cost must be a positive number up to ${MAX_COST}.`,
+    );
+  }
+  return n;
+}

@@ -23,8 +23,10 @@ import { ShardClient } from '../tiers/shard-client.ts';
 import {
   parseCacheTags,
   parseContentType,
+  parseCost,
   parseKey,
   parseNamespace,
+  parsePriority,
   parseWriteCacheControl,
 } from '../validation.ts';
 
@@ -102,6 +104,8 @@ cacheRoutes.put('/:namespace/:key{.+}', async (c) => {
   const freshness = parseWriteCacheControl(c.req.header('cache-control'), config.defaultTtl);
   const tags = parseCacheTags(c.req.header('cache-tag'));
   const contentType = parseContentType(c.req.header('content-type'));
+  const priority = parsePriority(c.req.header('cache-priority'));
+  const cost = parseCost(c.req.header('cache-cost'));
   const value = await readBody(c.req.raw, config.maxValueBytes);
 
   const result = await cacheFor(c, config).write({
@@ -113,6 +117,8 @@ cacheRoutes.put('/:namespace/:key{.+}', async (c) => {
     ttl: freshness.ttl,
     staleWhileRevalidate: freshness.staleWhileRevalidate,
     staleIfError: freshness.staleIfError,
+    ...(priority !== undefined ? { priority } : {}),
+    ...(cost !== undefined ? { cost } : {}),
   });
   isolateMetrics.inc('strata_cache_writes_total', { op: 'put' });
   recordL3('write', result.l3);
@@ -124,7 +130,7 @@ cacheRoutes.put('/:namespace/:key{.+}', async (c) => {
       size: result.meta.size,
       expiresAt: new Date(result.meta.expiresAt).toISOString(),
       tags: result.meta.tags,
-      tiers: { L2: result.storedInL2 ? 'stored' : 'too-large', L3: l3Word(result.l3) },
+      tiers: { L2: result.storedInL2 ? 'stored' : 'not-kept', L3: l3Word(result.l3) },
     },
     201,
     { etag: `"${result.meta.version}"` },

@@ -1,6 +1,5 @@
 /** `cacheStatusFor`: the Cache-Status members a read result turns into. */
 import { describe, expect, it } from 'vitest';
-import { touchWindow } from '../../durable-objects/shard-store.ts';
 import type { ReadResult } from '../../src/cache.ts';
 import { cacheStatusFor } from '../../src/cache.ts';
 import { formatCacheStatus } from '../../src/cache-status.ts';
@@ -70,14 +69,5 @@ describe('cacheStatusFor', () => {
     ],
   ])('%s', (_name, result, expected) => {
     expect(formatCacheStatus(cacheStatusFor(read(result), NOW))).toBe(expected);
-  });
-});
-
-describe('touchWindow', () => {
-  it('keeps exact LRU for small shards and skips at most 64 recent rows', () => {
-    expect(touchWindow(0)).toBe(0);
-    expect(touchWindow(15)).toBe(0);
-    expect(touchWindow(160)).toBe(10);
-    expect(touchWindow(1_000_000)).toBe(64);
   });
 });

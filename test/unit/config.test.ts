@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type Config, configFor, type Env } from '../../src/env.ts';
 import { formatHlc, parseHlc } from '../../src/hlc.ts';
 import { LIMITS } from '../../src/limits.ts';
+import { DEFAULT_POLICY } from '../../src/policy/index.ts';
 
 type Vars = Partial<Omit<Env, 'SHARD' | 'KEYS' | 'METRICS'>>;
 /** configFor reads only the string variables; the Durable Object bindings are not touched. */
@@ -21,6 +22,9 @@ const DEFAULTS: Config = {
   l1MaxTtl: 60,
   l3TimeoutMs: 1000,
   authCacheTtl: 10,
+  evictionPolicy: DEFAULT_POLICY,
+  namespacePolicies: {},
+  namespacePriorities: {},
 };
 
 // [variable, Config field, min, max]
@@ -181,5 +185,32 @@ describe('configFor caching', () => {
     expect(() => configFor(env as unknown as Env)).toThrow(/SHARDS/);
     env.SHARDS = '2';
     expect(configFor(env as unknown as Env).shards).toBe(2);
+  });
+});
+
+describe('configFor eviction settings', () => {
+  it('reads per-namespace policies and priorities', () => {
+    const config = configFor(
+      envOf({
+        EVICTION_POLICY: 'lru',
+        NAMESPACE_POLICIES: '{"models":"lru"}',
+        NAMESPACE_PRIORITIES: '{"models":3}',
+      }),
+    );
+    expect(config.evictionPolicy).toBe('lru');
+    expect(config.namespacePolicies).toEqual({ models: 'lru' });
+    expect(config.namespacePriorities).toEqual({ models: 3 });
+  });
+
+  it.each([
+    ['EVICTION_POLICY', 'nope'],
+    ['NAMESPACE_POLICIES', '{"models":"nope"}'],
+    ['NAMESPACE_POLICIES', '["lru"]'],
+    ['NAMESPACE_POLICIES', '{"Bad NS":"lru"}'],
+    ['NAMESPACE_POLICIES', 'not json'],
+    ['NAMESPACE_PRIORITIES', '{"models":4}'],
+    ['NAMESPACE_PRIORITIES', '{"models":"high"}'],
+  ] as const)('rejects %s=%s naming the variable', (name, value) => {
+    expect(() => configFor(envOf({ [name]: value }))).toThrow(name);
   });
 });

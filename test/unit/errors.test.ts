@@ -13,6 +13,7 @@ const CODES = [
   ['invalid-cache-control', 400, 'Invalid Cache-Control'],
   ['invalid-tag', 400, 'Invalid Cache-Tag'],
   ['invalid-content-type', 400, 'Invalid Content-Type'],
+  ['invalid-priority', 400, 'Invalid Cache-Priority or Cache-Cost'],
   ['payload-too-large', 413, 'Payload too large'],
   ['unauthorized', 401, 'Unauthorized'],
   ['forbidden', 403, 'Forbidden'],

@@ -164,7 +164,7 @@ describe('eviction under the byte budget', () => {
     const put = await call('PUT', keyPath(ns, 'big'), { body: new Uint8Array(100 * 1024) });
     expect(put.status).toBe(201);
     expect(((await put.json()) as { tiers: unknown }).tiers).toEqual({
-      L2: 'too-large',
+      L2: 'not-kept',
       L3: 'stored',
     });
     const res = await call('GET', keyPath(ns, 'big'));

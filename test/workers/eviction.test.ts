@@ -1,0 +1,73 @@
+/**
+ * The shard's configured policy decides evictions under the byte budget,
+ * and what it learned survives a restart of the Durable Object.
+ */
+import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { ShardDO } from '../../durable-objects/shard.ts';
+import { shardFor } from '../../src/hashing.ts';
+import { call, freshNamespace, keyPath, shardStub } from './helpers.ts';
+
+/** `n` keys of `ns` that all live on shard 0. */
+function keysOnShardZero(ns: string, n: number): string[] {
+  const keys: string[] = [];
+  for (let i = 0; keys.length < n; i++)
+    if (shardFor(ns, `k${i}`, Number(env.SHARDS)) === 0) keys.push(`k${i}`);
+  return keys;
+}
+
+async function residentKeys(ns: string, key: string): Promise<string[]> {
+  return runInDurableObject(shardStub(ns, key), (_s: ShardDO, state) =>
+    state.storage.sql
+      .exec<{ key: string }>('SELECT key FROM entries WHERE ns = ?', ns)
+      .toArray()
+      .map((r) => r.key),
+  );
+}
+
+const value = new Uint8Array(8 * 1024).fill(1);
+
+/** Six entries, then a read of the first, then (optionally) a checkpoint and a restart, then five more. */
+async function scenario(checkpoint: boolean): Promise<{ keys: string[]; resident: string[] }> {
+  const ns = freshNamespace();
+  const keys = keysOnShardZero(ns, 11);
+  const first = keys[0] as string;
+  const stub = shardStub(ns, first);
+  for (const key of keys.slice(0, 6))
+    expect((await call('PUT', keyPath(ns, key), { body: value })).status).toBe(201);
+  await runInDurableObject(stub, (shard: ShardDO) => shard.read(ns, first));
+  if (checkpoint) await runInDurableObject(stub, (shard: ShardDO) => shard.checkpoint());
+  await evictDurableObject(stub);
+  for (const key of keys.slice(6))
+    expect((await call('PUT', keyPath(ns, key), { body: value })).status).toBe(201);
+  return { keys, resident: await residentKeys(ns, first) };
+}
+
+describe('eviction policy in the shard', () => {
+  it('keeps what the policy learned across a restart when it was checkpointed', async () => {
+    const { keys, resident } = await scenario(true);
+    expect(resident).toContain(keys[0]); // read just before the restart: most recently used
+    expect(resident).not.toContain(keys[1]); // least recently used went first
+    expect(resident).toContain(keys[10]);
+  });
+
+  it('without a snapshot, a restarted shard rebuilds recency from insertion order (the control)', async () => {
+    const { keys, resident } = await scenario(false);
+    expect(resident).not.toContain(keys[0]);
+    expect(resident).toContain(keys[10]);
+  });
+
+  it('the alarm saves the snapshot within the interval after reads alone', async () => {
+    const ns = freshNamespace();
+    const [key] = keysOnShardZero(ns, 1);
+    const stub = shardStub(ns, key as string);
+    await call('PUT', keyPath(ns, key as string), { body: value });
+    await runInDurableObject(stub, (_s: ShardDO, state) =>
+      state.storage.sql.exec('DELETE FROM policy_snapshot'),
+    );
+    await runInDurableObject(stub, (shard: ShardDO) => shard.read(ns, key as string));
+    const alarm = await runInDurableObject(stub, (_s: ShardDO, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect((alarm as number) - Date.now()).toBeLessThanOrEqual(30_000);
+  });
+});
