@@ -9,7 +9,7 @@
  * // 'strata-l2; hit; ttl=59, strata-l1; fwd=miss; stored'
  */
 
-export type TierName = 'L1' | 'L2' | 'L3';
+export type TierName = 'L0' | 'L1' | 'L2' | 'L3';
 
 export interface CacheStatusMember {
   cache: string;

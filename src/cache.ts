@@ -16,6 +16,7 @@ import { cacheName } from './cache-status.ts';
 import type { Clock } from './clock.ts';
 import type { Entry } from './entry.ts';
 import { isFresh, remainingTtl } from './entry.ts';
+import type { HotSet } from './tiers/l0-hot-set.ts';
 import type { ShardClient } from './tiers/shard-client.ts';
 import type { Tier } from './tiers/tier.ts';
 
@@ -23,7 +24,8 @@ export interface ReadResult {
   entry: Entry | null;
   /** The tier that answered; null on a miss. */
   source: TierName | null;
-  l1: 'hit' | 'miss' | 'error' | 'disabled';
+  l0: 'hit' | 'miss' | 'disabled';
+  l1: 'hit' | 'miss' | 'error' | 'disabled' | 'skipped';
   l3: L3Outcome;
   collapsed: boolean;
   /** On an L3 hit: whether L2 kept a copy. */
@@ -35,6 +37,7 @@ export type Background = (work: Promise<unknown>) => void;
 
 export class TieredCache {
   constructor(
+    private readonly l0: HotSet | null,
     private readonly l1: Tier | null,
     private readonly shards: ShardClient,
     private readonly clock: Clock,
@@ -42,21 +45,30 @@ export class TieredCache {
   ) {}
 
   async read(namespace: string, key: string): Promise<ReadResult> {
+    const l0: ReadResult['l0'] = this.l0 ? 'miss' : 'disabled';
+    if (this.l0) {
+      const entry = this.l0.get(namespace, key, this.clock.now());
+      if (entry)
+        return { entry, source: 'L0', l0: 'hit', l1: 'skipped', l3: 'skipped', collapsed: false };
+    }
     let l1: ReadResult['l1'] = this.l1 ? 'miss' : 'disabled';
     if (this.l1) {
       try {
         const entry = await this.l1.get(namespace, key);
         if (entry && isFresh(entry.meta, this.clock.now())) {
-          return { entry, source: 'L1', l1: 'hit', l3: 'skipped', collapsed: false };
+          this.l0?.set(entry, this.clock.now());
+          return { entry, source: 'L1', l0, l1: 'hit', l3: 'skipped', collapsed: false };
         }
       } catch {
         l1 = 'error';
       }
     }
     const shard = await this.shards.read(namespace, key);
+    if (shard.entry) this.l0?.set(shard.entry, this.clock.now());
     const result: ReadResult = {
       entry: shard.entry,
       source: shard.source,
+      l0,
       l1,
       l3: shard.l3,
       collapsed: shard.collapsed,
@@ -83,6 +95,7 @@ export class TieredCache {
   }
 
   private async dropL1(namespace: string, key: string): Promise<void> {
+    this.l0?.delete(namespace, key);
     try {
       await this.l1?.delete(namespace, key);
     } catch {
@@ -99,7 +112,7 @@ export function cacheStatusFor(result: ReadResult, now: number): CacheStatusMemb
   const ttl = result.entry ? remainingTtl(result.entry.meta, now) : undefined;
   // L1 is left out entirely when disabled (L1_MAX_TTL=0): it is not in the chain.
   const l1: CacheStatusMember[] =
-    result.l1 === 'disabled'
+    result.l1 === 'disabled' || result.l1 === 'skipped'
       ? []
       : [
           {
@@ -109,7 +122,22 @@ export function cacheStatusFor(result: ReadResult, now: number): CacheStatusMemb
             ...(result.l1 === 'error' ? { detail: 'unavailable' } : {}),
           },
         ];
+  // L0, when enabled, is the outermost member: it stores every copy it is offered.
+  const l0: CacheStatusMember[] =
+    result.l0 === 'miss'
+      ? [{ cache: cacheName('L0'), fwd: 'miss', stored: result.entry !== null }]
+      : [];
+  return [...membersBelowL0(result, ttl, l1), ...l0];
+}
+
+function membersBelowL0(
+  result: ReadResult,
+  ttl: number | undefined,
+  l1: CacheStatusMember[],
+): CacheStatusMember[] {
   switch (result.source) {
+    case 'L0':
+      return [{ cache: cacheName('L0'), hit: true, ttl }];
     case 'L1':
       return [{ cache: cacheName('L1'), hit: true, ttl }];
     case 'L2':

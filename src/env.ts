@@ -32,6 +32,9 @@ export interface Env {
   JWT_ALGORITHMS?: string;
   AUTH_CACHE_TTL?: string;
   EVICTION_POLICY?: string;
+  L0_MAX_BYTES?: string;
+  L0_MAX_TTL?: string;
+  L0_POLICY?: string;
   NAMESPACE_POLICIES?: string;
   NAMESPACE_PRIORITIES?: string;
 }
@@ -53,6 +56,12 @@ export interface Config {
   namespacePolicies: Readonly<Record<string, string>>;
   /** Per-namespace default priority class (0–3) for entries without `Cache-Priority`. */
   namespacePriorities: Readonly<Record<string, number>>;
+  /** Bytes of the in-isolate hot set; 0 disables L0. */
+  l0MaxBytes: number;
+  /** Seconds an L0 copy may live. */
+  l0MaxTtl: number;
+  /** Policy of the hot set. */
+  l0Policy: string;
 }
 
 const configs = new WeakMap<object, Config>();
@@ -83,6 +92,9 @@ export function configFor(env: Env): Config {
     l3TimeoutMs: int('L3_TIMEOUT_MS', env.L3_TIMEOUT_MS, 1000, 10, 60_000),
     authCacheTtl: int('AUTH_CACHE_TTL', env.AUTH_CACHE_TTL, 10, 0, 3600),
     evictionPolicy: policyName('EVICTION_POLICY', env.EVICTION_POLICY ?? DEFAULT_POLICY),
+    l0MaxBytes: int('L0_MAX_BYTES', env.L0_MAX_BYTES, 0, 0, 256 * 1024 * 1024),
+    l0MaxTtl: int('L0_MAX_TTL', env.L0_MAX_TTL, 5, 1, 60),
+    l0Policy: policyName('L0_POLICY', env.L0_POLICY ?? DEFAULT_POLICY),
     namespacePolicies: namespaceMap('NAMESPACE_POLICIES', env.NAMESPACE_POLICIES, (v, where) =>
       policyName(where, v),
     ),

@@ -18,6 +18,8 @@ import type { Config } from '../env.ts';
 import { configFor } from '../env.ts';
 import { StrataError } from '../errors.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
+import { createPolicy } from '../policy/index.ts';
+import { HotSet } from '../tiers/l0-hot-set.ts';
 import { CacheApiTier } from '../tiers/l1-cache-api.ts';
 import { ShardClient } from '../tiers/shard-client.ts';
 import {
@@ -35,9 +37,29 @@ export const cacheRoutes = new Hono<AppEnv>();
 function cacheFor(c: Context<AppEnv>, config: Config): TieredCache {
   const l1 =
     config.l1MaxTtl > 0 ? new CacheApiTier(caches.default, systemClock, config.l1MaxTtl) : null;
-  return new TieredCache(l1, ShardClient.fromEnv(c.env, config), systemClock, (p) =>
-    c.executionCtx.waitUntil(p),
+  return new TieredCache(
+    hotSetFor(c.env, config),
+    l1,
+    ShardClient.fromEnv(c.env, config),
+    systemClock,
+    (p) => c.executionCtx.waitUntil(p),
   );
+}
+
+/** One hot set per isolate (per `env`), when L0 is enabled. */
+const hotSets = new WeakMap<object, HotSet>();
+
+function hotSetFor(env: object, config: Config): HotSet | null {
+  if (config.l0MaxBytes === 0) return null;
+  let set = hotSets.get(env);
+  if (!set) {
+    set = new HotSet(
+      createPolicy(config.l0Policy, { maxWeight: config.l0MaxBytes }),
+      config.l0MaxTtl * 1000,
+    );
+    hotSets.set(env, set);
+  }
+  return set;
 }
 
 /** Namespace and key from the path, validated. */
@@ -63,8 +85,9 @@ cacheRoutes.on(['GET', 'HEAD'], '/:namespace/:key{.+}', async (c) => {
   const result = await cacheFor(c, config).read(namespace, key);
   const now = Date.now();
 
-  for (const tier of ['L1', 'L2', 'L3'] as const) {
-    if (tier === 'L1' && result.l1 === 'disabled') continue;
+  for (const tier of ['L0', 'L1', 'L2', 'L3'] as const) {
+    if (tier === 'L0' && result.l0 === 'disabled') continue;
+    if (tier === 'L1' && (result.l1 === 'disabled' || result.l1 === 'skipped')) continue;
     if (tier === 'L3' && result.l3 === 'skipped') continue;
     if (result.source === tier) {
       isolateMetrics.inc('strata_cache_lookups_total', { tier, result: 'hit' });

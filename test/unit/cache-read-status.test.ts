@@ -25,6 +25,7 @@ const entry: Entry = {
 const read = (r: Partial<ReadResult>): ReadResult => ({
   entry: null,
   source: null,
+  l0: 'disabled',
   l1: 'miss',
   l3: 'miss',
   collapsed: false,

@@ -25,6 +25,9 @@ const DEFAULTS: Config = {
   evictionPolicy: DEFAULT_POLICY,
   namespacePolicies: {},
   namespacePriorities: {},
+  l0MaxBytes: 0,
+  l0MaxTtl: 5,
+  l0Policy: DEFAULT_POLICY,
 };
 
 // [variable, Config field, min, max]
