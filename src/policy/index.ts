@@ -7,6 +7,7 @@
  */
 import { LruPolicy } from './lru.ts';
 import type { Capacity, Policy, PolicySnapshot } from './policy.ts';
+import { WTinyLfuPolicy } from './w-tinylfu.ts';
 
 export interface PolicyFactory {
   /** One line for `--help` and the README. */
@@ -21,6 +22,12 @@ export const POLICIES: Record<string, PolicyFactory> = {
     description: 'least recently used',
     create: (c) => new LruPolicy(c),
     restore: (s, c) => LruPolicy.restore(s, c),
+  },
+  'w-tinylfu': {
+    description:
+      'W-TinyLFU (Einziger, Friedman & Manes, TOS 2017): window LRU, TinyLFU-filtered SLRU, hill-climbed window',
+    create: (c) => new WTinyLfuPolicy(c),
+    restore: (s, c) => WTinyLfuPolicy.restore(s, c),
   },
 };
 
