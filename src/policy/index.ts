@@ -5,8 +5,14 @@
  * @example
  * const policy = createPolicy('lru', { maxWeight: 64 * 1024 * 1024 });
  */
+import { ArcPolicy } from './arc.ts';
+import { LfuPolicy } from './lfu.ts';
+import { LirsPolicy } from './lirs.ts';
 import { LruPolicy } from './lru.ts';
 import type { Capacity, Policy, PolicySnapshot } from './policy.ts';
+import { S3FifoPolicy } from './s3-fifo.ts';
+import { SievePolicy } from './sieve.ts';
+import { TtlPolicy } from './ttl.ts';
 import { WTinyLfuPolicy } from './w-tinylfu.ts';
 
 export interface PolicyFactory {
@@ -18,10 +24,40 @@ export interface PolicyFactory {
 
 /** Add a policy with one entry here (keep the list alphabetical). */
 export const POLICIES: Record<string, PolicyFactory> = {
+  arc: {
+    description: 'ARC (Megiddo & Modha, FAST 2003): recency and frequency lists, adaptive split',
+    create: (c) => new ArcPolicy(c),
+    restore: (s, c) => ArcPolicy.restore(s, c),
+  },
+  lfu: {
+    description: 'LFU with dynamic aging (LFU-DA): fewest references since entry, aged',
+    create: (c) => new LfuPolicy(c),
+    restore: (s, c) => LfuPolicy.restore(s, c),
+  },
+  lirs: {
+    description: 'LIRS (Jiang & Zhang, SIGMETRICS 2002): reuse distance, 1% HIR, ghosts <= 3x',
+    create: (c) => new LirsPolicy(c),
+    restore: (s, c) => LirsPolicy.restore(s, c),
+  },
   lru: {
     description: 'least recently used',
     create: (c) => new LruPolicy(c),
     restore: (s, c) => LruPolicy.restore(s, c),
+  },
+  's3-fifo': {
+    description: 'S3-FIFO (Yang et al., SOSP 2023): small, main and ghost FIFO queues',
+    create: (c) => new S3FifoPolicy(c),
+    restore: (s, c) => S3FifoPolicy.restore(s, c),
+  },
+  sieve: {
+    description: 'SIEVE (Zhang et al., NSDI 2024): FIFO with a visited bit and a moving hand',
+    create: (c) => new SievePolicy(c),
+    restore: (s, c) => SievePolicy.restore(s, c),
+  },
+  ttl: {
+    description: 'TTL-first: soonest expiry goes first, never-expiring last (LRU among them)',
+    create: (c) => new TtlPolicy(c),
+    restore: (s, c) => TtlPolicy.restore(s, c),
   },
   'w-tinylfu': {
     description:
