@@ -17,6 +17,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Exhaustive and trace-replay tests are compute, not waiting: allow for a busy 2-core machine.
+          testTimeout: 60_000,
         },
       },
       {
