@@ -88,11 +88,6 @@ export class ArcPolicy extends TablePolicy {
     return { name: this.name, version: 1, state };
   }
 
-  protected isResident(slot: number): boolean {
-    const list = this.lists.owner(slot);
-    return list === T1 || list === T2;
-  }
-
   /** Case I: a hit moves the key to the MRU end of T2. */
   protected onHit(slot: number): void {
     this.lists.moveToBack(T2, slot);
@@ -106,7 +101,7 @@ export class ArcPolicy extends TablePolicy {
     evicted: string[],
   ): void {
     const { lists, table } = this;
-    const c = this.limits.maxWeight;
+    const c = this.table.limits.maxWeight;
     const size = info.size;
     if (ghost !== NONE) {
       // Case II (B1) / III (B2): adapt p, REPLACE, move the key to T2.
@@ -156,8 +151,8 @@ export class ArcPolicy extends TablePolicy {
   /** A write to a resident is a hit (Case I); if it grew, REPLACE makes room. */
   protected update(slot: number, info: EntryInfo, now: number, evicted: string[]): void {
     this.lists.remove(slot);
-    this.residentCount--;
-    this.residentWeight -= info.size;
+    this.table.count--;
+    this.table.weight -= info.size;
     this.makeRoom(info.size, 1, now, evicted, NONE);
     this.table.update(slot, info);
     this.lists.pushBack(T2, slot);
@@ -183,15 +178,15 @@ export class ArcPolicy extends TablePolicy {
   }
 
   protected override afterResize(): void {
-    this.p = Math.min(this.p, this.limits.maxWeight);
+    this.p = Math.min(this.p, this.table.limits.maxWeight);
     this.trimGhosts();
   }
 
   private overLimits(size: number): boolean {
-    const { maxWeight, maxEntries } = this.limits;
+    const { maxWeight, maxEntries } = this.table.limits;
     return (
-      this.residentWeight + size > maxWeight ||
-      (maxEntries !== undefined && this.residentCount + 1 > maxEntries)
+      this.table.weight + size > maxWeight ||
+      (maxEntries !== undefined && this.table.count + 1 > maxEntries)
     );
   }
 
@@ -203,7 +198,7 @@ export class ArcPolicy extends TablePolicy {
   /** Keeps the ghost lists within L1 <= c and L1 + L2 <= 2c. */
   private trimGhosts(): void {
     const lists = this.lists;
-    const c = this.limits.maxWeight;
+    const c = this.table.limits.maxWeight;
     while ((lists.weight[T1] as number) + (lists.weight[B1] as number) > c && lists.length[B1]) {
       this.forget(lists.head[B1] as number);
     }

@@ -3,6 +3,9 @@
  * every key a policy tracks (residents, and the ghosts of ARC, LIRS and
  * S3-FIFO) owns a numbered slot, and its fields live in typed arrays that
  * grow by doubling, so a read allocates nothing and costs one Map lookup.
+ * The resident count, weight and limits live here too: one object shape for
+ * every policy, so the shared code in `TablePolicy` stays monomorphic when a
+ * simulator runs several policies in one process.
  *
  * Finite expiries sit in an indexed min-heap ordered by (expiresAt, key).
  * Unlike `ExpiryQueue`, ties break by key rather than by insertion history,
@@ -16,7 +19,7 @@
  */
 import type { SavedResident } from './base-policy.ts';
 import { loadResident, saveResident } from './base-policy.ts';
-import type { EntryInfo } from './policy.ts';
+import type { Capacity, EntryInfo } from './policy.ts';
 
 /** "No slot": the null of the slot links. */
 export const NONE = -1;
@@ -47,11 +50,37 @@ export class EntryTable {
   private readonly growers: Array<(capacity: number) => void> = [];
   /** Bumped whenever a key gains or loses its slot. */
   generation = 0;
+  /** 1 for a resident slot; 0 for ghosts and free slots. */
+  resident = new Uint8Array(0);
+  /** Resident count and summed size, and the limits they keep. */
+  count = 0;
+  weight = 0;
+  limits: Capacity = { maxWeight: 0 };
+  /**
+   * The last read miss, so the write that usually follows (demand fetch)
+   * skips a second Map lookup; valid while `generation` is unchanged.
+   */
+  private missKey: string | undefined;
+  private missSlot = NONE;
+  private missGeneration = -1;
 
   /** Registers a callback that resizes a policy's own per-slot columns. */
   onGrow(grow: (capacity: number) => void): void {
     this.growers.push(grow);
     if (this.capacity > 0) grow(this.capacity);
+  }
+
+  /** Remembers a read miss of `key` (its ghost slot, or `NONE`). */
+  noteMiss(key: string, slot: number): void {
+    this.missKey = key;
+    this.missSlot = slot;
+    this.missGeneration = this.generation;
+  }
+
+  /** The slot of `key`, or `NONE`. */
+  lookup(key: string): number {
+    if (key === this.missKey && this.missGeneration === this.generation) return this.missSlot;
+    return this.index.get(key) ?? NONE;
   }
 
   /** A fresh slot for `key` holding `info`; the caller links it into its lists. */
@@ -64,6 +93,7 @@ export class EntryTable {
     this.index.set(key, slot);
     this.generation++;
     this.keys[slot] = key;
+    this.resident[slot] = 0;
     this.heapPos[slot] = NONE;
     this.update(slot, info);
     return slot;
@@ -81,6 +111,7 @@ export class EntryTable {
   release(slot: number): void {
     this.index.delete(this.keys[slot] as string);
     this.generation++;
+    this.resident[slot] = 0;
     this.clearExpiry(slot);
     this.keys[slot] = '';
     this.free.push(slot);
@@ -143,6 +174,7 @@ export class EntryTable {
     this.priority = grown(this.priority, capacity);
     this.cost = grown(this.cost, capacity);
     this.heapPos = grown(this.heapPos, capacity);
+    this.resident = grown(this.resident, capacity);
     this.heap = grown(this.heap, capacity);
     for (const g of this.growers) g(capacity);
   }

@@ -75,10 +75,6 @@ export class LfuPolicy extends TablePolicy {
     return { name: this.name, version: 1, state };
   }
 
-  protected isResident(): boolean {
-    return true; // no ghosts: every tracked key is resident
-  }
-
   protected onHit(slot: number): void {
     this.leave(slot);
     const refs = (this.refs[slot] as number) + 1;
@@ -103,8 +99,8 @@ export class LfuPolicy extends TablePolicy {
   /** A write is a reference; the entry is out of the order while room is made. */
   protected update(slot: number, info: EntryInfo, now: number, evicted: string[]): void {
     this.leave(slot);
-    this.residentCount--;
-    this.residentWeight -= info.size;
+    this.table.count--;
+    this.table.weight -= info.size;
     this.makeRoom(info.size, 1, now, evicted, -1);
     this.table.update(slot, info);
     const refs = (this.refs[slot] as number) + 1;

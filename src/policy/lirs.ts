@@ -123,11 +123,6 @@ export class LirsPolicy extends TablePolicy {
     return { name: this.name, version: 1, state };
   }
 
-  protected isResident(slot: number): boolean {
-    const st = this.status[slot];
-    return st === LIR || st === HIR;
-  }
-
   protected onHit(slot: number): void {
     const s = this.s;
     if (this.status[slot] === LIR) {
@@ -240,7 +235,7 @@ export class LirsPolicy extends TablePolicy {
   }
 
   protected override afterResize(): void {
-    const c = this.limits.maxWeight;
+    const c = this.table.limits.maxWeight;
     this.lirLimit = c - Math.max(1, Math.round(c * this.hirShare));
     this.demoteOverflow();
     this.boundNonResident();
@@ -295,7 +290,7 @@ export class LirsPolicy extends TablePolicy {
   }
 
   private boundNonResident(): void {
-    const limit = this.nonResident * this.limits.maxWeight;
+    const limit = this.nonResident * this.table.limits.maxWeight;
     const nr = this.nr;
     while ((nr.weight[0] as number) > limit) {
       const oldest = nr.head[0] as number;

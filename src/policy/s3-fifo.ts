@@ -89,11 +89,6 @@ export class S3FifoPolicy extends TablePolicy {
     return { name: this.name, version: 1, state };
   }
 
-  protected isResident(slot: number): boolean {
-    const queue = this.queues.owner(slot);
-    return queue === SMALL || queue === MAIN;
-  }
-
   protected onHit(slot: number): void {
     const f = this.freq[slot] as number;
     if (f < MAX_FREQ) this.freq[slot] = f + 1;
@@ -127,9 +122,12 @@ export class S3FifoPolicy extends TablePolicy {
 
   protected evictOne(evicted: string[], exclude: number): void {
     const small = this.queues.weight[SMALL] as number;
-    if (small >= SMALL_SHARE * this.limits.maxWeight && this.evictSmall(evicted, exclude)) return;
+    if (small >= SMALL_SHARE * this.table.limits.maxWeight && this.evictSmall(evicted, exclude))
+      return;
     if (this.evictMain(evicted, exclude)) return;
-    if (!this.evictSmall(evicted, exclude)) throw new Error('s3-fifo: nothing to evict');
+    // M was empty: S evicts, or moves all its entries read twice to M, which then can.
+    if (this.evictSmall(evicted, exclude) || this.evictMain(evicted, exclude)) return;
+    throw new Error('s3-fifo: nothing to evict');
   }
 
   protected unlink(slot: number): void {
@@ -182,7 +180,7 @@ export class S3FifoPolicy extends TablePolicy {
 
   private trimGhosts(): void {
     const queues = this.queues;
-    const limit = GHOST_SHARE * this.limits.maxWeight;
+    const limit = GHOST_SHARE * this.table.limits.maxWeight;
     while ((queues.weight[GHOST] as number) > limit) this.forget(queues.head[GHOST] as number);
   }
 

@@ -63,10 +63,6 @@ export class SievePolicy extends TablePolicy {
     return { name: this.name, version: 1, state };
   }
 
-  protected isResident(): boolean {
-    return true; // no ghosts
-  }
-
   protected onHit(slot: number): void {
     this.visited[slot] = 1;
   }

@@ -21,13 +21,12 @@ export class SlotLists {
   length: Int32Array;
   /** Sum of `table.size` over each list. */
   weight: Float64Array;
+  private readonly table: EntryTable;
   private readonly spare: number[] = [];
   private lists: number;
 
-  constructor(
-    private readonly table: EntryTable,
-    lists: number,
-  ) {
+  constructor(table: EntryTable, lists: number) {
+    this.table = table;
     this.lists = lists;
     this.head = new Int32Array(lists).fill(NONE);
     this.tail = new Int32Array(lists).fill(NONE);

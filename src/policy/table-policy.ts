@@ -7,8 +7,10 @@
  * REPLACE depends on which ghost list the newcomer hit), which BasePolicy's
  * insert-then-victim hooks cannot express; and a read here is one Map lookup.
  *
- * A subclass supplies:
- *   isResident(slot)  ghosts share the table          onHit(slot)  a read hit
+ * Residents are flagged in `table.resident` (ghosts share the table); the
+ * hot paths read only `this.table` and one hook, so they stay fast when a
+ * simulator runs several policies in one process. A subclass supplies:
+ *   onHit(slot)       a read hit
  *   insert(...)       a newcomer (maybe a ghost)      update(...)  a write to a resident
  *   evictOne(...)     evict one resident, never `exclude`
  *   unlink(slot)      take a resident out of the order (delete, expiry; no ghost)
@@ -19,68 +21,54 @@ import { fits, overCapacity } from './policy.ts';
 
 export abstract class TablePolicy implements Policy {
   abstract readonly name: string;
-  protected limits: Capacity;
   protected readonly table = new EntryTable();
-  protected residentCount = 0;
-  protected residentWeight = 0;
-  /**
-   * The last `get` miss, so the `set` that usually follows (demand fetch)
-   * skips a second Map lookup; valid while `table.generation` is unchanged.
-   */
-  private missKey: string | undefined;
-  private missSlot = NONE;
-  private missGeneration = -1;
 
   constructor(capacity: Capacity) {
     if (!(capacity.maxWeight >= 0)) throw new RangeError('maxWeight must be a non-negative number');
-    this.limits = { ...capacity };
+    this.table.limits = { ...capacity };
   }
 
   get capacity(): Readonly<Capacity> {
-    return this.limits;
+    return this.table.limits;
   }
 
   get count(): number {
-    return this.residentCount;
+    return this.table.count;
   }
 
   get weight(): number {
-    return this.residentWeight;
+    return this.table.weight;
   }
 
   get(key: string, now: number): boolean {
-    const table = this.table;
-    const slot = table.index.get(key);
-    if (slot !== undefined && this.isResident(slot)) {
-      if (now < (table.expiresAt[slot] as number)) {
+    const t = this.table;
+    const slot = t.index.get(key);
+    if (slot !== undefined && t.resident[slot] === 1) {
+      if (now < (t.expiresAt[slot] as number)) {
         this.onHit(slot);
         return true;
       }
       this.drop(slot);
-      this.missSlot = NONE;
+      t.noteMiss(key, NONE);
     } else {
-      this.missSlot = slot ?? NONE;
+      t.noteMiss(key, slot ?? NONE);
     }
-    this.missKey = key;
-    this.missGeneration = table.generation;
     return false;
   }
 
   set(key: string, info: EntryInfo, now: number): string[] {
-    const slot =
-      key === this.missKey && this.missGeneration === this.table.generation
-        ? this.missSlot
-        : (this.table.index.get(key) ?? NONE);
-    const resident = slot !== NONE && this.isResident(slot);
-    if (!fits(this.limits, info.size)) {
+    const t = this.table;
+    const slot = t.lookup(key);
+    const resident = slot !== NONE && t.resident[slot] === 1;
+    if (!fits(t.limits, info.size)) {
       if (resident) this.drop(slot);
       return [key];
     }
     const evicted: string[] = [];
     if (resident) {
       // The key must not be picked as expired while room is made for its new size.
-      this.table.clearExpiry(slot);
-      this.residentWeight += info.size - (this.table.size[slot] as number);
+      t.clearExpiry(slot);
+      t.weight += info.size - (t.size[slot] as number);
       this.update(slot, info, now, evicted);
     } else {
       this.insert(key, slot, info, now, evicted);
@@ -90,23 +78,24 @@ export abstract class TablePolicy implements Policy {
 
   delete(key: string): boolean {
     const slot = this.table.index.get(key);
-    if (slot === undefined || !this.isResident(slot)) return false;
+    if (slot === undefined || this.table.resident[slot] !== 1) return false;
     this.drop(slot);
     return true;
   }
 
   has(key: string): boolean {
     const slot = this.table.index.get(key);
-    return slot !== undefined && this.isResident(slot);
+    return slot !== undefined && this.table.resident[slot] === 1;
   }
 
   *keys(): IterableIterator<string> {
-    for (const [key, slot] of this.table.index) if (this.isResident(slot)) yield key;
+    const resident = this.table.resident;
+    for (const [key, slot] of this.table.index) if (resident[slot] === 1) yield key;
   }
 
   resize(capacity: Capacity, now: number): string[] {
     if (!(capacity.maxWeight >= 0)) throw new RangeError('maxWeight must be a non-negative number');
-    this.limits = { ...capacity };
+    this.table.limits = { ...capacity };
     const evicted: string[] = [];
     this.makeRoom(0, 0, now, evicted, NONE);
     this.afterResize();
@@ -126,10 +115,11 @@ export abstract class TablePolicy implements Policy {
     evicted: string[],
     exclude: number,
   ): void {
-    while (overCapacity(this.limits, this.residentWeight + weight, this.residentCount + count)) {
-      const dead = this.table.peekExpired(now);
+    const t = this.table;
+    while (overCapacity(t.limits, t.weight + weight, t.count + count)) {
+      const dead = t.peekExpired(now);
       if (dead !== NONE) {
-        evicted.push(this.table.keys[dead] as string);
+        evicted.push(t.keys[dead] as string);
         this.drop(dead);
       } else {
         this.evictOne(evicted, exclude);
@@ -139,30 +129,34 @@ export abstract class TablePolicy implements Policy {
 
   /** Counts a newly placed resident. */
   protected admitted(slot: number): void {
-    this.residentCount++;
-    this.residentWeight += this.table.size[slot] as number;
+    const t = this.table;
+    t.resident[slot] = 1;
+    t.count++;
+    t.weight += t.size[slot] as number;
   }
 
   /** Counts an evicted resident (reported in `evicted`); the subclass keeps or releases its slot. */
   protected retire(slot: number, evicted: string[]): void {
-    evicted.push(this.table.keys[slot] as string);
-    this.residentCount--;
-    this.residentWeight -= this.table.size[slot] as number;
-    this.table.clearExpiry(slot);
+    const t = this.table;
+    evicted.push(t.keys[slot] as string);
+    t.resident[slot] = 0;
+    t.count--;
+    t.weight -= t.size[slot] as number;
+    t.clearExpiry(slot);
   }
 
   /** Removes a resident without leaving a ghost (delete, expiry, oversize update). */
   protected drop(slot: number): void {
+    const t = this.table;
     this.unlink(slot);
-    this.residentCount--;
-    this.residentWeight -= this.table.size[slot] as number;
-    this.table.release(slot);
+    t.count--;
+    t.weight -= t.size[slot] as number;
+    t.release(slot);
   }
 
   /** After `resize` has evicted: trim ghosts or targets to the new limits. */
   protected afterResize(): void {}
 
-  protected abstract isResident(slot: number): boolean;
   protected abstract onHit(slot: number): void;
   /** A write of a non-resident key; `ghost` is its ghost slot or `NONE`. Calls `makeRoom`. */
   protected abstract insert(
@@ -173,7 +167,7 @@ export abstract class TablePolicy implements Policy {
     evicted: string[],
   ): void;
   /**
-   * A write to a resident: `residentWeight` already counts `info.size` and the
+   * A write to a resident: `table.weight` already counts `info.size` and the
    * expiry is cleared; make room (excluding `slot`), then `table.update(slot, info)`.
    */
   protected abstract update(slot: number, info: EntryInfo, now: number, evicted: string[]): void;

@@ -48,10 +48,6 @@ export class TtlPolicy extends TablePolicy {
     return { name: this.name, version: 1, state: { entries } satisfies TtlState };
   }
 
-  protected isResident(): boolean {
-    return true; // no ghosts
-  }
-
   protected onHit(slot: number): void {
     if (this.forever.owner(slot) !== NONE) this.forever.moveToBack(0, slot);
   }
@@ -72,8 +68,8 @@ export class TtlPolicy extends TablePolicy {
   /** A write may change the expiry: the entry is out of both orders while room is made. */
   protected update(slot: number, info: EntryInfo, now: number, evicted: string[]): void {
     this.forever.remove(slot);
-    this.residentCount--;
-    this.residentWeight -= info.size;
+    this.table.count--;
+    this.table.weight -= info.size;
     this.makeRoom(info.size, 1, now, evicted, NONE);
     this.table.update(slot, info);
     if (!Number.isFinite(info.expiresAt)) this.forever.pushBack(0, slot);

@@ -1,13 +1,9 @@
 /** ARC: the shared contract, hand-checked REPLACE/adaptation orders, and the traces README's golden values. */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArcPolicy } from '../../../src/policy/arc.ts';
 import { registerPolicyContract } from './contract.ts';
 import type { GoldenRow } from './golden-replay.ts';
 import { haveTraces, hitPercent, readLinesTrace } from './golden-replay.ts';
-
-// The contract's exhaustive case takes ~2.5 s on an idle core; with every policy
-// file running in parallel on two cores it can pass the 5 s default.
-vi.setConfig({ testTimeout: 30_000 });
 
 registerPolicyContract(
   'arc',

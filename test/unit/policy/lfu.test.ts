@@ -1,11 +1,7 @@
 /** LFU-DA: the shared contract and hand-checked orders (K = L + F, ties least recently used). */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LfuPolicy } from '../../../src/policy/lfu.ts';
 import { registerPolicyContract } from './contract.ts';
-
-// The contract's exhaustive case takes ~2.5 s on an idle core; with every policy
-// file running in parallel on two cores it can pass the 5 s default.
-vi.setConfig({ testTimeout: 30_000 });
 
 registerPolicyContract(
   'lfu',

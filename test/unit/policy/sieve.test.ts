@@ -1,11 +1,7 @@
 /** SIEVE: the shared contract and hand-checked orders (NSDI'24, Fig. 2). */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SievePolicy } from '../../../src/policy/sieve.ts';
 import { registerPolicyContract } from './contract.ts';
-
-// The contract's exhaustive case takes ~2.5 s on an idle core; with every policy
-// file running in parallel on two cores it can pass the 5 s default.
-vi.setConfig({ testTimeout: 30_000 });
 
 registerPolicyContract(
   'sieve',
