@@ -7,7 +7,7 @@
  *
  *   npm run simulate:table                                   # all rows: long (p12 dominates)
  *   npm run simulate:table -- --only glimpse,multi2,sprite,loop,corda
- *   npm run simulate:table -- --resume                       # keep cells already in the JSON
+ *   npm run simulate:table -- --only p12 --resume            # add p12, keep the JSON's other rows
  *
  * Each trace is read once; its rows × policies run `--jobs` at a time in
  * worker threads (scripts/sim/pool.ts).
@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run simulate:table -- [options]
   --only a,b         only these traces (${Object.keys(TRACES).join(', ')})
   --policies a,b     default: every registered policy, then opt and lru-cache
   --jobs N           simulations at once, one worker thread each (default ${Math.min(2, availableParallelism())}; 0 = main thread)
-  --resume           reuse the cells already in bench-results/simulate-table.json
+  --resume           reuse the cells already in bench-results/simulate-table.json, keep its other rows
   --quiet            no progress on stderr`;
 
 class UsageError extends Error {}
@@ -174,13 +174,21 @@ async function main(): Promise<void> {
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     policies: opts.policies,
     defaultPolicy: DEFAULT_POLICY,
-    rows: opts.rows.map((ref) => {
-      const old = previous?.rows.find((r) => r.trace === ref.trace && r.size === ref.size);
-      const results: Record<string, Cell> = {};
-      for (const p of opts.policies) if (old?.results[p]) results[p] = old.results[p];
-      return { ...ref, results };
-    }),
+    rows: [],
   };
+  const same = (a: ReferenceRow, b: ReferenceRow): boolean =>
+    a.trace === b.trace && a.size === b.size;
+  // This run's rows, with the cells a resumed file already has.
+  const rows: TableRow[] = opts.rows.map((ref) => {
+    const old = previous?.rows.find((r) => same(r, ref));
+    const results: Record<string, Cell> = {};
+    for (const p of opts.policies) if (old?.results[p]) results[p] = old.results[p];
+    return { ...ref, results };
+  });
+  // A resumed file keeps the rows this run does not redo (e.g. `--only p12 --resume`).
+  const kept = previous?.rows.filter((old) => !rows.some((r) => same(r, old))) ?? [];
+  const order = (r: ReferenceRow): number => REFERENCE_ROWS.findIndex((ref) => same(ref, r));
+  file.rows = [...rows, ...kept].sort((a, b) => order(a) - order(b));
   const save = (): void => {
     mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(OUT, `${JSON.stringify(file, null, 2)}\n`);
@@ -189,22 +197,23 @@ async function main(): Promise<void> {
   let printed = 0;
   const flush = (): void => {
     progress.clear();
-    for (; printed < file.rows.length; printed++) {
-      const row = file.rows[printed] as TableRow;
+    for (; printed < rows.length; printed++) {
+      const row = rows[printed] as TableRow;
       if (opts.policies.some((p) => row.results[p] === undefined)) break;
       console.log(markdownRow(row, opts.policies));
     }
   };
   flush();
 
-  const traceNames = [...new Set(file.rows.map((r) => r.trace))];
+  const traceNames = [...new Set(rows.map((r) => r.trace))];
   for (const name of traceNames) {
-    const rows = file.rows.filter((r) => r.trace === name);
-    const jobs: (Job & { row: TableRow })[] = rows.flatMap((row) =>
-      opts.policies
-        .filter((policy) => row.results[policy] === undefined)
-        .map((policy) => ({ policy, capacity: row.size, row })),
-    );
+    const jobs: (Job & { row: TableRow })[] = rows
+      .filter((r) => r.trace === name)
+      .flatMap((row) =>
+        opts.policies
+          .filter((policy) => row.results[policy] === undefined)
+          .map((policy) => ({ policy, capacity: row.size, row })),
+      );
     if (jobs.length === 0) continue;
     const spec = TRACES[name] as (typeof TRACES)[string];
     const { trace, seconds } = await loadTrace(
@@ -212,7 +221,9 @@ async function main(): Promise<void> {
       spec.format,
       { onProgress: (f) => progress.update(`reading ${name}`, f) },
     );
-    progress.log(`${name}: ${trace.length} requests read in ${seconds.toFixed(1)} s`);
+    progress.log(
+      `${name}: ${trace.length.toLocaleString('en-US')} requests read in ${seconds.toFixed(1)} s`,
+    );
     const done = new Float64Array(jobs.length);
     const started = performance.now();
     await runJobs(trace, jobs, {

@@ -59,7 +59,7 @@ export class Progress {
     const filled = Math.round(f * BAR_WIDTH);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
     const line = `${label} ${bar} ${pct} ${time} ${detail}`;
-    this.shown = line.slice(0, Math.max(20, (this.out.columns ?? 100) - 1));
+    this.shown = line.slice(0, Math.max(20, (this.out.columns || 100) - 1));
     this.out.write(`\r\x1b[K${this.shown}`);
   }
 
