@@ -53,6 +53,8 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 const isBlank = (b: number): boolean => b === SPACE || b === TAB || b === CR;
+/** A longer line is not a trace line (and would otherwise be buffered whole). */
+const MAX_LINE = 1 << 20;
 
 const utf8 = new TextDecoder();
 
@@ -62,6 +64,7 @@ const utf8 = new TextDecoder();
  */
 function text(bytes: Uint8Array, from: number, to: number): string {
   const part = bytes.subarray(from, to);
+  if (part.length > 1024) return utf8.decode(part); // `apply` spreads its arguments on the stack
   for (let i = 0; i < part.length; i++) {
     if ((part[i] as number) >= 0x80) return utf8.decode(part);
   }
@@ -105,6 +108,7 @@ export class TraceParser {
       joined.set(this.carry);
       joined.set(nl < 0 ? chunk : chunk.subarray(0, nl), this.carry.length);
       if (nl < 0) {
+        if (joined.length > MAX_LINE) this.fail(`line longer than ${MAX_LINE} bytes`, 1);
         this.carry = joined;
         return;
       }
@@ -210,8 +214,9 @@ export class TraceParser {
     return bytes[i] !== ZERO || (to - i === 1 && i === from);
   }
 
-  private fail(detail: string): never {
-    throw new TraceFormatError(this.lines, detail);
+  /** `ahead` = 1 for the line being read, not yet counted. */
+  private fail(detail: string, ahead = 0): never {
+    throw new TraceFormatError(this.lines + ahead, detail);
   }
 }
 

@@ -42,6 +42,15 @@ describe('lines format', () => {
     ]);
   });
 
+  it('reads long keys, and refuses a line over 1 MiB rather than buffer it', async () => {
+    const long = '7'.repeat(5000);
+    expect(keysOf(await requestsOf(`${long}\n1\n`, 'lines', { chunk: 1000 }))).toEqual([long, '1']);
+    const endless = new Uint8Array((1 << 20) + 10).fill(0x31);
+    await expect(requestsOf(endless, 'lines', { chunk: 65536 })).rejects.toThrow(
+      /trace line 1: line longer than/,
+    );
+  });
+
   it('decodes non-ASCII keys as UTF-8', async () => {
     expect(keysOf(await requestsOf('café\n東京\n', 'lines'))).toEqual(['café', '東京']);
   });
