@@ -1,8 +1,15 @@
 /**
  * A min-heap of (expiresAt, key) with lazy deletion, shared by every policy
  * so that "expired entries go first" costs O(log n) and never a scan.
- * Entries that never expire (`Infinity`) are not queued at all.
+ * Entries that never expire (`Infinity`) are not queued at all. Ties on
+ * `expiresAt` break by key, never by insertion history, so a policy restored
+ * from a snapshot picks the same expired victim as the original.
  */
+
+/** True if (ta, ka) sorts before (tb, kb). */
+function before(ta: number, ka: string, tb: number, kb: string): boolean {
+  return ta < tb || (ta === tb && ka < kb);
+}
 export class ExpiryQueue {
   private times: number[] = [];
   private keys: string[] = [];
@@ -71,7 +78,7 @@ export class ExpiryQueue {
     keys.push(key);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((times[parent] as number) <= t) break;
+      if (!before(t, key, times[parent] as number, keys[parent] as string)) break;
       times[i] = times[parent] as number;
       keys[i] = keys[parent] as string;
       i = parent;
@@ -91,8 +98,18 @@ export class ExpiryQueue {
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && (times[child + 1] as number) < (times[child] as number)) child++;
-      if ((times[child] as number) >= lastT) break;
+      if (
+        child + 1 < n &&
+        before(
+          times[child + 1] as number,
+          keys[child + 1] as string,
+          times[child] as number,
+          keys[child] as string,
+        )
+      ) {
+        child++;
+      }
+      if (!before(times[child] as number, keys[child] as string, lastT, lastK)) break;
       times[i] = times[child] as number;
       keys[i] = keys[child] as string;
       i = child;
