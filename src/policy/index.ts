@@ -10,6 +10,7 @@ import { LfuPolicy } from './lfu.ts';
 import { LirsPolicy } from './lirs.ts';
 import { LruPolicy } from './lru.ts';
 import type { Capacity, Policy, PolicySnapshot } from './policy.ts';
+import { PriorityPolicy } from './priority.ts';
 import { S3FifoPolicy } from './s3-fifo.ts';
 import { SievePolicy } from './sieve.ts';
 import { TtlPolicy } from './ttl.ts';
@@ -43,6 +44,12 @@ export const POLICIES: Record<string, PolicyFactory> = {
     description: 'least recently used',
     create: (c) => new LruPolicy(c),
     restore: (s, c) => LruPolicy.restore(s, c),
+  },
+  priority: {
+    description:
+      'priority classes 0-3 on GreedyDual-Size-Frequency (Cherkasova 1998): keeps costly, small, hot',
+    create: (c) => new PriorityPolicy(c),
+    restore: (s, c) => PriorityPolicy.restore(s, c),
   },
   's3-fifo': {
     description: 'S3-FIFO (Yang et al., SOSP 2023): small, main and ghost FIFO queues',
