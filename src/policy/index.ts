@@ -6,6 +6,7 @@
  * const policy = createPolicy('lru', { maxWeight: 64 * 1024 * 1024 });
  */
 import { ArcPolicy } from './arc.ts';
+import { LearnedPolicy } from './learned.ts';
 import { LfuPolicy } from './lfu.ts';
 import { LirsPolicy } from './lirs.ts';
 import { LruPolicy } from './lru.ts';
@@ -29,6 +30,12 @@ export const POLICIES: Record<string, PolicyFactory> = {
     description: 'ARC (Megiddo & Modha, FAST 2003): recency and frequency lists, adaptive split',
     create: (c) => new ArcPolicy(c),
     restore: (s, c) => ArcPolicy.restore(s, c),
+  },
+  learned: {
+    description:
+      'learned (LeCaR/CACHEUS): LRU, LFU and CR-LFU experts weighted online by ghost regret',
+    create: (c) => new LearnedPolicy(c),
+    restore: (s, c) => LearnedPolicy.restore(s, c),
   },
   lfu: {
     description: 'LFU with dynamic aging (LFU-DA): fewest references since entry, aged',
