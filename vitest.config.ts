@@ -37,6 +37,9 @@ export default defineConfig({
                 JWT_JWKS_URL: inject<string>('jwksUrl'),
                 L3_TIMEOUT_MS: '2000',
                 SHARD_BYTE_BUDGET: '65536',
+                // Policies are configured per exact namespace name.
+                NAMESPACE_POLICIES: '{"priority-test":"priority"}',
+                NAMESPACE_PRIORITIES: '{"priority-test":1}',
               },
             },
           })),

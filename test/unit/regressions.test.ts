@@ -10,7 +10,9 @@ import { parseHlc } from '../../src/hlc.ts';
 import {
   cacheDirectives,
   parseCacheTags,
+  parseCost,
   parseKey,
+  parsePriority,
   parseWriteCacheControl,
 } from '../../src/validation.ts';
 
@@ -77,5 +79,36 @@ describe('tags and keys', () => {
   });
   it.each(['\u0080', 'a\u0085b', '\u009f'])('rejects C1 control characters in keys (%j)', (key) => {
     expect(codeOf(() => parseKey(key))).toBe('invalid-key');
+  });
+});
+
+describe('Cache-Priority and Cache-Cost', () => {
+  it.each([
+    ['0', 0],
+    ['3', 3],
+    ['low', 0],
+    ['Normal', 1],
+    [' high ', 2],
+    ['critical', 3],
+  ] as const)('reads priority %j as %i', (header, expected) => {
+    expect(parsePriority(header)).toBe(expected);
+  });
+  it.each(['4', '-1', 'urgent', '', '1.5'])('rejects priority %j', (header) => {
+    expect(codeOf(() => parsePriority(header))).toBe('invalid-priority');
+  });
+  it('absent priority and cost fall back to defaults (undefined)', () => {
+    expect(parsePriority(undefined)).toBeUndefined();
+    expect(parseCost(null)).toBeUndefined();
+  });
+  it.each([
+    ['1', 1],
+    ['2000', 2000],
+    ['0.5', 0.5],
+    ['1000000000', 1e9],
+  ] as const)('reads cost %j', (header, expected) => {
+    expect(parseCost(header)).toBe(expected);
+  });
+  it.each(['0', '-1', 'abc', '1e3', '1000000001', ''])('rejects cost %j', (header) => {
+    expect(codeOf(() => parseCost(header))).toBe('invalid-priority');
   });
 });

@@ -71,3 +71,58 @@ describe('eviction policy in the shard', () => {
     expect((alarm as number) - Date.now()).toBeLessThanOrEqual(30_000);
   });
 });
+
+describe('a namespace configured with another policy', () => {
+  it('"priority-test" uses the priority policy: a costly, critical model output outlives cheap pages', async () => {
+    const ns = 'priority-test'; // NAMESPACE_POLICIES in vitest.config.ts maps it to "priority"
+    const keys = keysOnShardZero(ns, 12);
+    const model = keys[0] as string;
+    const put = await call('PUT', keyPath(ns, model), {
+      body: new Uint8Array(20 * 1024),
+      headers: { 'cache-priority': 'critical', 'cache-cost': '2000' },
+    });
+    expect(put.status).toBe(201);
+    // Cheap pages, default priority, read as often as the model output: 11 × 8 KiB overflows 64 KiB.
+    for (const key of keys.slice(1)) {
+      expect((await call('PUT', keyPath(ns, key), { body: value })).status).toBe(201);
+      await runInDurableObject(shardStub(ns, key), (shard: ShardDO) => shard.read(ns, key));
+    }
+    const resident = await residentKeys(ns, model);
+    expect(resident).toContain(model);
+    expect(resident.length).toBeLessThan(keys.length); // something was evicted
+    const stats = await runInDurableObject(shardStub(ns, model), (shard: ShardDO) => shard.stats());
+    expect(stats.bytes).toBeLessThanOrEqual(stats.budget);
+  });
+
+  it('under plain LRU (the default namespace policy) the same model output is evicted', async () => {
+    const ns = freshNamespace();
+    const keys = keysOnShardZero(ns, 12);
+    const model = keys[0] as string;
+    await call('PUT', keyPath(ns, model), {
+      body: new Uint8Array(20 * 1024),
+      headers: { 'cache-priority': 'critical', 'cache-cost': '2000' },
+    });
+    for (const key of keys.slice(1)) {
+      await call('PUT', keyPath(ns, key), { body: value });
+      await runInDurableObject(shardStub(ns, key), (shard: ShardDO) => shard.read(ns, key));
+    }
+    expect(await residentKeys(ns, model)).not.toContain(model);
+  });
+
+  it('rejects a bad Cache-Priority or Cache-Cost with a problem and stores nothing', async () => {
+    const ns = freshNamespace();
+    for (const headers of [
+      { 'cache-priority': 'urgent' },
+      { 'cache-priority': '4' },
+      { 'cache-cost': '-1' },
+      { 'cache-cost': 'abc' },
+    ]) {
+      const res = await call('PUT', keyPath(ns, 'k'), { body: 'v', headers });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { type: string }).type).toBe(
+        'urn:strata:problem:invalid-priority',
+      );
+    }
+    expect((await call('GET', keyPath(ns, 'k'))).status).toBe(404);
+  });
+});
