@@ -33,7 +33,7 @@ const RESET_MASK = 0x77777777;
 /** 8 words = 64 four-bit counters (32 bytes) per expected entry. */
 const WORDS_PER_ENTRY = 8;
 /** Doorkeeper bits per expected entry. */
-const DOOR_BITS_PER_ENTRY = Number((globalThis as unknown as { DOORB?: number }).DOORB ?? 128);
+const DOOR_BITS_PER_ENTRY = 128;
 /** W: accesses between two agings, per expected entry. */
 const PERIOD_PER_ENTRY = 10;
 const MIN_ENTRIES = 16;

@@ -31,6 +31,10 @@ export class Segments {
   hash: Uint32Array;
   priority: Float64Array;
   cost: Float64Array;
+  /** Access number of the entry's last read (or its insertion). */
+  seen: Float64Array;
+  /** Access number of the read before the one that brought the entry in (`NEVER` if none). */
+  prior: Float64Array;
   /** Sum of the sizes in each segment. */
   readonly weightOf = new Float64Array(SEGMENTS);
   private freeHead = NONE;
@@ -46,6 +50,8 @@ export class Segments {
     this.hash = new Uint32Array(n);
     this.priority = new Float64Array(n);
     this.cost = new Float64Array(n);
+    this.seen = new Float64Array(n);
+    this.prior = new Float64Array(n);
     for (let s = 0; s < SEGMENTS; s++) {
       this.prev[s] = s;
       this.next[s] = s;
@@ -156,5 +162,7 @@ export class Segments {
     this.hash = grown(this.hash, (k) => new Uint32Array(k));
     this.priority = grown(this.priority, (k) => new Float64Array(k));
     this.cost = grown(this.cost, (k) => new Float64Array(k));
+    this.seen = grown(this.seen, (k) => new Float64Array(k));
+    this.prior = grown(this.prior, (k) => new Float64Array(k));
   }
 }

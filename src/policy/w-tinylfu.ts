@@ -1,42 +1,41 @@
 /**
  * W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU: A Highly Efficient Cache
- * Admission Policy", ACM TOS 2017), laid out as Caffeine does:
- *
- *   new entry → window LRU (1% of maxWeight at first)
- *             → on window overflow, the window's LRU entry is a *candidate*:
- *               it enters the main SLRU (probation 20% / protected 80%) only
- *               if its sketch frequency beats main's victim's (probation LRU,
- *               else protected LRU); the loser is evicted
- *   hit in probation → protected; protected overflow → back to probation
+ * Admission Policy", ACM TOS 2017), laid out as Caffeine does: a window LRU
+ * (1% of maxWeight at first) in front of a segmented-LRU main (probation
+ * 20% / protected 80%); a window evictee enters main only if the admission
+ * rule prefers it to main's victim (`window-slru.ts`, `admission.ts`).
  *
  * Frequencies come from `FrequencySketch` (4-bit count-min, doorkeeper,
  * aging every 10 × capacity accesses); only reads (`get`) count as accesses,
- * so a write after a read miss is not counted twice. Ties go to the
- * resident victim, except that a candidate with frequency ≥ 6 is admitted
- * with probability 1/128 from a seeded PRNG (Caffeine's defence against
- * hash flooding); decisions are deterministic. The window's share adapts by
- * `HillClimber` (Caffeine's `climb`).
+ * so a write after a read miss is not counted twice. The default rule is
+ * TinyLFU's (with Caffeine's seeded 1/128 entry for hot losers), so
+ * decisions are deterministic. The window's share adapts by `HillClimber`
+ * (Caffeine's `climb`). `LastSeen` remembers when keys were read, for the
+ * `frequency-recency` rule.
  *
  * Size-aware: regions are sized in weight (`maxWeight`), candidates and
  * victims are compared one for one until the newcomer fits, and
  * `maxEntries` is honoured as a second limit. Expired entries are evicted
  * before any live one, and before the admission contest.
  *
- * The same class, with `climb: false` and a fixed `windowFraction` or
- * `admission: false`, is the building block of the adaptive default policy
- * (`adaptive.ts`), which passes a precomputed hash through `getHashed`.
+ * With `climb: false` the same class is the live half of the adaptive
+ * default policy (`adaptive.ts`), which passes a precomputed hash through
+ * `getHashed` and sets the window share itself.
  *
  * @example
  * const policy = new WTinyLfuPolicy({ maxWeight: 10_000 });
  * if (!policy.get('k', now)) policy.set('k', { size: 1, expiresAt: Infinity }, now);
  */
+import type { Admission } from './admission.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
-import { FrequencySketch, type SketchState } from './frequency-sketch.ts';
-import { type ClimberState, HillClimber } from './hill-climber.ts';
+import { FrequencySketch } from './frequency-sketch.ts';
+import { HillClimber } from './hill-climber.ts';
 import { hashKey } from './key-hash.ts';
+import { LastSeen, NEVER } from './last-seen.ts';
 import type { Capacity, EntryInfo, Policy, PolicySnapshot } from './policy.ts';
-import { PROBATION, PROTECTED, Segments, WINDOW } from './segments.ts';
-import { loadEntries, type SavedEntries, saveEntries } from './w-tinylfu-snapshot.ts';
+import { Segments, WINDOW } from './segments.ts';
+import { loadPolicy, savePolicy, type WTinyLfuState } from './w-tinylfu-snapshot.ts';
+import { WindowSlru } from './window-slru.ts';
 
 export interface WTinyLfuOptions {
   /** Registry name reported by `name`. Default `w-tinylfu`. */
@@ -45,58 +44,66 @@ export interface WTinyLfuOptions {
   windowFraction?: number;
   /** Adapt the window share by hill climbing. Default true. */
   climb?: boolean;
-  /** Apply the TinyLFU admission filter to window candidates. Default true. */
-  admission?: boolean;
-  /** A candidate must beat the victim's frequency by more than this. Default 0. */
-  margin?: number;
+  /** How window candidates get into main (`admission.ts`). Default `frequency`. */
+  admission?: Admission;
 }
 
-interface WTinyLfuState {
-  windowFraction: number;
-  admission: boolean;
-  margin: number;
-  rng: number;
-  entries: SavedEntries;
-  sketch: SketchState;
-  climber: ClimberState | null;
-}
-
-const PROTECTED_SHARE = 0.8;
-const HASH_FLOOD_FREQUENCY = 6;
 /** Sketches start at most this big and double with the resident count (byte budgets are huge). */
 const INITIAL_SKETCH_ENTRIES = 1 << 16;
 
 export class WTinyLfuPolicy implements Policy {
   readonly name: string;
-  private limits: Capacity;
-  private readonly index = new Map<string, number>();
-  private readonly s: Segments;
-  private sketch: FrequencySketch;
-  private readonly expiry = new ExpiryQueue();
-  private climber: HillClimber | undefined;
-  private fraction: number;
-  private windowMax = 0;
-  private protectedMax = 0;
-  private totalWeight = 0;
-  private admission: boolean;
-  private margin: number;
-  /** xorshift32 state for the hash-flooding tie-break. */
-  private rng = 0x2545f491;
-  private lastKey = '';
-  private lastHash = hashKey('');
+  /** Everything here is read and written by `w-tinylfu-snapshot.ts` too. */
+  limits: Capacity;
+  readonly index = new Map<string, number>();
+  readonly s: Segments;
+  readonly regions: WindowSlru;
+  sketch: FrequencySketch;
+  seen: LastSeen;
+  climber: HillClimber | undefined;
+  readonly expiry = new ExpiryQueue();
+  fraction: number;
+  totalWeight = 0;
+  /** Reads so far (the access numbers `LastSeen` and `Segments.seen` hold). */
+  clock = 0;
+  lastKey = '';
+  lastHash = hashKey('');
+  /** When the last key read was read before that (`NEVER` if unknown). */
+  lastPrior = NEVER;
+  /** The last key read's resident size if it hit, else -1. */
+  lastHitSize = -1;
+  private memo = 0;
+  private memoClock = -1;
 
   constructor(capacity: Capacity, options: WTinyLfuOptions = {}) {
     if (!(capacity.maxWeight >= 0)) throw new RangeError('maxWeight must be a non-negative number');
     this.name = options.name ?? 'w-tinylfu';
     this.limits = { ...capacity };
     this.fraction = options.windowFraction ?? 0.01;
-    this.admission = options.admission ?? true;
-    this.margin = options.margin ?? 0;
     const expected = Math.min(capacity.maxEntries ?? capacity.maxWeight, capacity.maxWeight);
-    this.sketch = new FrequencySketch(Math.min(expected, INITIAL_SKETCH_ENTRIES));
-    this.s = new Segments(Math.min(expected, INITIAL_SKETCH_ENTRIES));
+    const initial = Math.min(expected, INITIAL_SKETCH_ENTRIES);
+    this.sketch = new FrequencySketch(initial);
+    this.seen = new LastSeen(initial);
+    this.s = new Segments(initial);
+    this.regions = new WindowSlru(this.s, options.admission ?? 'frequency');
     this.climber = (options.climb ?? true) ? new HillClimber(capacity.maxWeight) : undefined;
-    this.sizeRegions();
+    this.regions.resizeRegions(capacity.maxWeight, this.fraction);
+  }
+
+  static restore(snapshot: PolicySnapshot, capacity: Capacity): WTinyLfuPolicy {
+    const state = snapshot.state as WTinyLfuState;
+    const policy = new WTinyLfuPolicy(capacity, {
+      name: snapshot.name,
+      windowFraction: state.windowFraction,
+      admission: state.admission,
+      climb: state.climber !== null,
+    });
+    loadPolicy(policy, state);
+    return policy;
+  }
+
+  snapshot(): PolicySnapshot {
+    return { name: this.name, version: 1, state: savePolicy(this) };
   }
 
   get capacity(): Readonly<Capacity> {
@@ -120,10 +127,7 @@ export class WTinyLfuPolicy implements Policy {
   }
 
   get(key: string, now: number): boolean {
-    const h = hashKey(key);
-    this.lastKey = key;
-    this.lastHash = h;
-    const hit = this.getHashed(key, h, now);
+    const hit = this.getHashed(key, hashKey(key), now);
     if (this.climber !== undefined) {
       const delta = this.climber.record(hit, this.sketch.samplePeriod);
       if (delta !== 0) this.setWindowFraction(this.fraction + delta / (this.limits.maxWeight || 1));
@@ -133,6 +137,11 @@ export class WTinyLfuPolicy implements Policy {
 
   /** `get` with the key's `hashKey` already computed; does not drive the climber. */
   getHashed(key: string, h: number, now: number): boolean {
+    const clock = ++this.clock;
+    this.lastKey = key;
+    this.lastHash = h;
+    this.lastPrior = this.seen.record(h, clock);
+    this.lastHitSize = -1;
     this.sketch.increment(h);
     const id = this.index.get(key);
     if (id === undefined) return false;
@@ -140,7 +149,9 @@ export class WTinyLfuPolicy implements Policy {
       this.removeId(id);
       return false;
     }
-    this.touch(id);
+    this.regions.touch(id);
+    this.s.seen[id] = clock;
+    this.lastHitSize = this.s.size[id] as number;
     return true;
   }
 
@@ -160,25 +171,30 @@ export class WTinyLfuPolicy implements Policy {
       this.setExpiry(id, key, info.expiresAt);
       s.priority[id] = info.priority ?? 1;
       s.cost[id] = info.cost ?? 1;
-      this.touch(id);
+      this.regions.touch(id);
     } else {
-      const h = key === this.lastKey ? this.lastHash : hashKey(key);
-      id = s.alloc(key, size, Number.POSITIVE_INFINITY, h, info.priority ?? 1, info.cost ?? 1);
+      id = s.alloc(key, size, Number.POSITIVE_INFINITY, this.hashOf(key), info.priority ?? 1, 1);
+      s.cost[id] = info.cost ?? 1;
       this.index.set(key, id);
       s.pushBack(WINDOW, id);
+      s.seen[id] = this.clock;
+      s.prior[id] = key === this.lastKey ? this.lastPrior : NEVER;
       this.totalWeight += size;
       this.setExpiry(id, key, info.expiresAt);
     }
     const evicted: string[] = [];
     this.evict(now, evicted);
-    if (this.index.size > this.sketch.capacity) this.sketch.ensureCapacity(this.index.size);
+    if (this.index.size > this.sketch.capacity) {
+      this.sketch.ensureCapacity(this.index.size);
+      this.seen.ensureCapacity(this.index.size);
+    }
     return evicted;
   }
 
   resize(capacity: Capacity, now: number): string[] {
     if (!(capacity.maxWeight >= 0)) throw new RangeError('maxWeight must be a non-negative number');
     this.limits = { ...capacity };
-    this.sizeRegions();
+    this.regions.resizeRegions(capacity.maxWeight, this.fraction);
     const evicted: string[] = [];
     this.evict(now, evicted);
     return evicted;
@@ -194,83 +210,65 @@ export class WTinyLfuPolicy implements Policy {
   /** Sets the window's share of `maxWeight` (clamped to 0..1); entries move lazily. */
   setWindowFraction(fraction: number): void {
     this.fraction = Math.min(1, Math.max(0, fraction));
-    this.sizeRegions();
-    this.rebalance();
+    this.regions.resizeRegions(this.limits.maxWeight, this.fraction);
+    this.regions.rebalance();
   }
 
-  /** Turns the TinyLFU admission filter on or off (off: every candidate enters main). */
-  setAdmission(on: boolean, margin = this.margin): void {
-    this.admission = on;
-    this.margin = margin;
+  /** The sketch's frequency estimate for hash `h` (what admission compares). */
+  frequency(h: number): number {
+    // Shadows ask for the key just read once each; the sketch has not moved since.
+    if (h === this.lastHash && this.memoClock === this.clock) return this.memo;
+    const f = this.sketch.frequency(h);
+    if (h === this.lastHash) {
+      this.memo = f;
+      this.memoClock = this.clock;
+    }
+    return f;
   }
 
-  snapshot(): PolicySnapshot {
-    const state: WTinyLfuState = {
-      windowFraction: this.fraction,
-      admission: this.admission,
-      margin: this.margin,
-      rng: this.rng,
-      entries: saveEntries(this.s),
-      sketch: this.sketch.save(),
-      climber: this.climber?.save() ?? null,
-    };
-    return { name: this.name, version: 1, state };
+  /** Reads so far: the access number of the last one. */
+  get reads(): number {
+    return this.clock;
   }
 
-  static restore(
-    snapshot: PolicySnapshot,
-    capacity: Capacity,
-    options: WTinyLfuOptions = {},
-  ): WTinyLfuPolicy {
-    const state = snapshot.state as WTinyLfuState;
-    const policy = new WTinyLfuPolicy(capacity, {
-      ...options,
-      name: snapshot.name,
-      windowFraction: state.windowFraction,
-      admission: state.admission,
-      margin: state.margin,
-      climb: state.climber !== null,
-    });
-    policy.rng = state.rng;
-    policy.sketch = FrequencySketch.load(state.sketch);
-    if (state.climber) policy.climber = HillClimber.load(state.climber, capacity.maxWeight);
-    loadEntries(state.entries, (segment, key, size, expiresAt, priority, cost) => {
-      const id = policy.s.alloc(key, size, Number.POSITIVE_INFINITY, hashKey(key), priority, cost);
-      policy.index.set(key, id);
-      policy.s.pushBack(segment, id);
-      policy.totalWeight += size;
-      policy.setExpiry(id, key, expiresAt);
-    });
-    return policy;
+  /** When the key last read had been read before that (`NEVER` if unknown). */
+  get priorRead(): number {
+    return this.lastPrior;
   }
 
-  private sizeRegions(): void {
-    const max = this.limits.maxWeight;
-    this.windowMax = Math.round(this.fraction * max);
-    this.protectedMax = PROTECTED_SHARE * (max - this.windowMax);
+  /** `hashKey(key)`, free when `key` was the last one read. */
+  hashOf(key: string): number {
+    return key === this.lastKey ? this.lastHash : hashKey(key);
   }
 
-  /** A hit: recency within its segment, probation → protected. */
-  private touch(id: number): void {
+  /** Inserts a restored entry at the back of `segment` (snapshot loading only). */
+  restoreEntry(segment: number, key: string, info: EntryInfo, seen: number, prior: number): void {
     const s = this.s;
-    const segment = s.segment[id];
-    if (segment === PROBATION) {
-      s.moveToBack(PROTECTED, id);
-      if ((s.weightOf[PROTECTED] as number) > this.protectedMax) this.rebalance();
-    } else {
-      s.moveToBack(segment as number, id);
-    }
+    const id = s.alloc(key, info.size, Number.POSITIVE_INFINITY, hashKey(key), 1, 1);
+    s.priority[id] = info.priority ?? 1;
+    s.cost[id] = info.cost ?? 1;
+    this.index.set(key, id);
+    s.pushBack(segment, id);
+    s.seen[id] = seen;
+    s.prior[id] = prior;
+    this.totalWeight += info.size;
+    this.setExpiry(id, key, info.expiresAt);
   }
 
-  /** Demotes protected overflow to probation and moves window overflow into main (no eviction). */
-  private rebalance(): void {
-    const s = this.s;
-    while ((s.weightOf[PROTECTED] as number) > this.protectedMax) {
-      s.moveToBack(PROBATION, s.first(PROTECTED));
+  /** Evicts until the limits hold: expired entries first, then window candidates against main's victim. */
+  private evict(now: number, evicted: string[]): void {
+    while (this.overCapacity()) {
+      const key = this.expiry.peekExpired(now);
+      if (key === undefined) break;
+      this.removeId(this.index.get(key) as number);
+      evicted.push(key);
     }
-    while ((s.weightOf[WINDOW] as number) > this.windowMax) {
-      s.moveToBack(PROBATION, s.first(WINDOW));
+    while (this.overCapacity()) {
+      const loser = this.regions.nextLoser(this.sketch);
+      evicted.push(this.s.keys[loser] as string);
+      this.removeId(loser);
     }
+    if (this.regions.windowOverflows) this.regions.rebalance();
   }
 
   private overCapacity(): boolean {
@@ -279,47 +277,6 @@ export class WTinyLfuPolicy implements Policy {
       this.totalWeight > limits.maxWeight ||
       (limits.maxEntries !== undefined && this.index.size > limits.maxEntries)
     );
-  }
-
-  /** Evicts until the limits hold: expired entries first, then window candidates against main's victim. */
-  private evict(now: number, evicted: string[]): void {
-    const s = this.s;
-    while (this.overCapacity()) {
-      const key = this.expiry.peekExpired(now);
-      if (key === undefined) break;
-      this.removeId(this.index.get(key) as number);
-      evicted.push(key);
-    }
-    while (this.overCapacity()) {
-      let victim = s.first(PROBATION);
-      if (victim < 0) victim = s.first(PROTECTED);
-      const candidate = (s.weightOf[WINDOW] as number) > this.windowMax ? s.first(WINDOW) : -1;
-      let loser: number;
-      if (candidate < 0) loser = victim < 0 ? s.first(WINDOW) : victim;
-      else if (victim < 0) loser = candidate;
-      else if (this.admit(candidate, victim)) {
-        loser = victim;
-        s.moveToBack(PROBATION, candidate);
-      } else loser = candidate;
-      evicted.push(s.keys[loser] as string);
-      this.removeId(loser);
-    }
-    if ((s.weightOf[WINDOW] as number) > this.windowMax) this.rebalance();
-  }
-
-  private admit(candidate: number, victim: number): boolean {
-    if (!this.admission) return true;
-    const s = this.s;
-    const candidateFrequency = this.sketch.frequency(s.hash[candidate] as number);
-    const victimFrequency = this.sketch.frequency(s.hash[victim] as number);
-    if (candidateFrequency > victimFrequency + this.margin) return true;
-    if (candidateFrequency < HASH_FLOOD_FREQUENCY) return false;
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return (x & 127) === 0;
   }
 
   private setExpiry(id: number, key: string, expiresAt: number): void {
