@@ -5,6 +5,7 @@
  * @example
  * const policy = createPolicy('lru', { maxWeight: 64 * 1024 * 1024 });
  */
+import { AdaptivePolicy } from './adaptive.ts';
 import { ArcPolicy } from './arc.ts';
 import { LearnedPolicy } from './learned.ts';
 import { LfuPolicy } from './lfu.ts';
@@ -26,6 +27,12 @@ export interface PolicyFactory {
 
 /** Add a policy with one entry here (keep the list alphabetical). */
 export const POLICIES: Record<string, PolicyFactory> = {
+  adaptive: {
+    description:
+      'W-TinyLFU whose window share is chosen online by miniature simulations (Waldspurger, ATC 2017)',
+    create: (c) => new AdaptivePolicy(c),
+    restore: (s, c) => AdaptivePolicy.restore(s, c),
+  },
   arc: {
     description: 'ARC (Megiddo & Modha, FAST 2003): recency and frequency lists, adaptive split',
     create: (c) => new ArcPolicy(c),
