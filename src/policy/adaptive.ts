@@ -1,17 +1,18 @@
 /**
- * The adaptive policy (issue 6's candidate default): W-TinyLFU whose window
- * share is chosen online by miniature simulation (Waldspurger, Saemundsson,
- * Ahmad & Park, "Cache Modeling and Optimization using Miniature
- * Simulations", USENIX ATC 2017), with the `frequency-recency` admission
- * rule (`admission.ts`) that keeps loops stable without a separate knob.
+ * The adaptive policy (issue 6's candidate default): W-TinyLFU whose
+ * configuration (window share, admission filter) is chosen online by
+ * miniature simulation (Waldspurger, Saemundsson, Ahmad & Park, "Cache
+ * Modeling and Optimization using Miniature Simulations", USENIX ATC 2017),
+ * with the `frequency-recency` admission rule (`admission.ts`) that keeps
+ * loops stable without a separate knob.
  *
  * The live cache is a `WTinyLfuPolicy` without its hill climber. Beside it,
- * `MiniSim` runs one scaled-down shadow per candidate window share (0 to
- * 90%) on a hash-sampled subset of the keys (half of them when the cache is
- * small) and moves the live cache to a share once its shadow has hit
- * significantly more than the current one's, by a paired t-test over
- * epochs. A new window share takes effect lazily, as entries move, so a
- * switch never flushes the cache.
+ * `MiniSim` runs one scaled-down shadow per candidate configuration (window
+ * shares 0 to 90%, and an unfiltered SLRU) on a hash-sampled subset of the
+ * keys (half of them when the cache is small) and moves the live cache to a
+ * configuration once its shadow has hit significantly more than the
+ * current one's, by a paired t-test over epochs. A new window share takes
+ * effect lazily, as entries move, so a switch never flushes the cache.
  *
  * Why not Caffeine's hill climber: on the shared traces no window share is
  * good everywhere (OLTP wants 15-30%, loops and multi2 none, scarab-recs
@@ -21,7 +22,7 @@
  * a 90% window gets 75.9%). The shadows compare all shares on the same
  * requests at once.
  *
- * Cost: 7 shadows at a sample rate r cost about 7r mini-cache operations a
+ * Cost: 8 shadows at a sample rate r cost about 8r mini-cache operations a
  * read (r = ½ up to 4,000 entries, then 2,000 / entries).
  *
  * @example
@@ -30,7 +31,7 @@
  */
 import { hashKey } from './key-hash.ts';
 import { NEVER } from './last-seen.ts';
-import { ADMISSION, MiniSim, type MiniSimState, WINDOWS } from './mini-sim.ts';
+import { CONFIGS, type MiniConfig, MiniSim, type MiniSimState } from './mini-sim.ts';
 import type { Capacity, EntryInfo, Policy, PolicySnapshot } from './policy.ts';
 import { WTinyLfuPolicy } from './w-tinylfu.ts';
 
@@ -55,8 +56,8 @@ export class AdaptivePolicy implements Policy {
       new WTinyLfuPolicy(capacity, {
         name: this.name,
         climb: false,
-        windowFraction: WINDOWS[this.sim.current] as number,
-        admission: ADMISSION,
+        windowFraction: (CONFIGS[this.sim.current] as MiniConfig).windowFraction,
+        admission: (CONFIGS[this.sim.current] as MiniConfig).admission,
       });
   }
 
@@ -77,7 +78,7 @@ export class AdaptivePolicy implements Policy {
   get weight(): number {
     return this.live.weight;
   }
-  /** The window share the live cache runs (for the simulator and tests). */
+  /** The window share the live cache runs (for tests and diagnostics). */
   get windowFraction(): number {
     return this.live.windowFraction;
   }
@@ -126,6 +127,8 @@ export class AdaptivePolicy implements Policy {
   }
 
   private apply(): void {
-    this.live.setWindowFraction(WINDOWS[this.sim.current] as number);
+    const config = CONFIGS[this.sim.current] as MiniConfig;
+    this.live.setWindowFraction(config.windowFraction);
+    this.live.setAdmission(config.admission);
   }
 }

@@ -1,23 +1,27 @@
 /**
- * Chooses the live W-TinyLFU window share by miniature simulation
+ * Chooses the live W-TinyLFU configuration by miniature simulation
  * (Waldspurger, Saemundsson, Ahmad & Park, "Cache Modeling and Optimization
  * using Miniature Simulations", USENIX ATC 2017): one `MiniCache` per
- * candidate share (`WINDOWS`, 0% for frequency- and loop-heavy workloads to
- * 90% for recency-heavy ones) runs on a hash-sampled subset of the keys at
- * capacity `rate × maxWeight`, and the live cache moves to the share that
+ * candidate (`CONFIGS`: window shares from 0%, for frequency- and
+ * loop-heavy workloads, to 90%, for recency-heavy ones, plus an SLRU with
+ * a 20% window and no admission filter, for traces where frequency is a
+ * negative signal) runs on a hash-sampled subset of the keys at capacity
+ * `rate × maxWeight`, and the live cache moves to the configuration that
  * would have hit significantly more.
  *
  * Decisions: requests are grouped into epochs (half a shadow's resident
- * count of sampled requests, at least 1,024). Per epoch each shadow's hits
+ * count of sampled requests, at least 512). Per epoch each shadow's hits
  * are folded into decayed sums (10% an epoch) of hits and of pairwise
  * products, so the mean and variance of any pair's per-epoch difference are
- * at hand. The live cache moves to the share whose mean advantage over the
- * current one exceeds 3 standard errors once 2 informative epochs exist: a
- * paired t-test over epochs. Requests inside an epoch are not independent
- * (one hot key held by one shadow gives hundreds of agreeing differences),
- * and a switch costs a transition, so transient phases must not trigger it.
- * Epochs in which every shadow hit equally (a cold cache) are skipped. The
- * history describes the shares, not the live cache, so it survives a switch.
+ * at hand. The live cache moves to the configuration whose mean advantage
+ * over the current one exceeds 2 standard errors and 1% of an epoch's
+ * requests once 2 informative epochs exist: a paired t-test over epochs.
+ * Requests inside an epoch are not independent (one hot key held by one
+ * shadow gives hundreds of agreeing differences), and a switch costs a
+ * transition, so short phases must not trigger it (multi2 at 3,000 lost
+ * 5 points to one round trip under a per-request test). Epochs in which
+ * every shadow hit equally (a cold cache) are skipped. The history
+ * describes the configurations, not the live cache, so it survives a switch.
  *
  * Sampling: a key is sampled when a remix of its hash falls below
  * `rate × 2^32`. The rate starts at min(½, 2000 / expected entries), so
@@ -27,18 +31,29 @@
  *
  * @example
  * const sim = new MiniSim({ maxWeight: 100_000 });
- * WINDOWS[sim.current]; // the window share the live cache should use
+ * CONFIGS[sim.current]; // the configuration the live cache should use
  */
 import type { Admission } from './admission.ts';
 import { mix32 } from './key-hash.ts';
 import { MiniCache, type MiniCacheState, type ShadowSource } from './mini-cache.ts';
 import type { Capacity } from './policy.ts';
 
-/** The admission rule every configuration uses (`admission.ts`). */
-export const ADMISSION: Admission = 'frequency-recency';
+/** One candidate configuration of the live cache. */
+export interface MiniConfig {
+  windowFraction: number;
+  admission: Admission;
+}
 
-/** The candidate window shares of the capacity; the first is the start. */
-export const WINDOWS: readonly number[] = [0, 0.05, 0.15, 0.3, 0.5, 0.7, 0.9];
+const shares = (windowFraction: number): MiniConfig => ({
+  windowFraction,
+  admission: 'frequency-recency',
+});
+
+/** The candidates; the first is where the live cache starts. */
+export const CONFIGS: readonly MiniConfig[] = [
+  ...[0, 0.05, 0.15, 0.3, 0.5, 0.7, 0.9].map(shares),
+  { windowFraction: 0.2, admission: 'none' },
+];
 const START = 0;
 /** Sampled keys the shadows aim to hold. */
 const SAMPLE_TARGET = 2000;
@@ -49,12 +64,12 @@ const EPOCH = 0.5;
 const MIN_EPOCH = 512;
 /** Weight of the past per epoch in the decayed statistics. */
 const DECAY = 0.9;
-/** A switch needs a mean advantage of 3 standard errors, ... */
-const SIGNIFICANCE = 3;
+/** A switch needs a mean per-epoch advantage of 2 standard errors, ... */
+const SIGNIFICANCE = 2;
 /** ... over at least 2 informative epochs, ... */
 const MIN_EPOCHS = 2;
-/** ... worth at least 0.5% of an epoch's requests (half a point of hit ratio). */
-const MIN_GAIN = 0.005;
+/** ... worth at least 1% of an epoch's requests (a point of hit ratio). */
+const MIN_GAIN = 0.01;
 const SAMPLE_SEED = 0x5bd1e995;
 const TWO_32 = 2 ** 32;
 
@@ -79,16 +94,16 @@ export interface MiniSimState {
 }
 
 export class MiniSim {
-  /** Index into `WINDOWS` of the window share the live cache should use. */
+  /** Index into `CONFIGS` of the configuration the live cache should use. */
   current = START;
   private rate: number;
   private threshold: number;
   private shadows: MiniCache[];
   /** This epoch's hits of each shadow. */
-  private readonly hits = new Float64Array(WINDOWS.length);
+  private readonly hits = new Float64Array(CONFIGS.length);
   /** Decayed sums over past epochs: Σw·hits[k] and Σw·hits[j]·hits[k] (row-major). */
-  private readonly sum = new Float64Array(WINDOWS.length);
-  private readonly products = new Float64Array(WINDOWS.length * WINDOWS.length);
+  private readonly sum = new Float64Array(CONFIGS.length);
+  private readonly products = new Float64Array(CONFIGS.length * CONFIGS.length);
   /** Decayed Σw and Σw² over past epochs. */
   private weights = 0;
   private weightsSq = 0;
@@ -101,7 +116,9 @@ export class MiniSim {
     const expected = Math.min(capacity.maxEntries ?? capacity.maxWeight, capacity.maxWeight);
     this.rate = Math.min(MAX_RATE, SAMPLE_TARGET / Math.max(1, expected));
     this.threshold = this.rate * TWO_32;
-    this.shadows = WINDOWS.map((f) => new MiniCache(this.shadowWeight(), f, ADMISSION));
+    this.shadows = CONFIGS.map(
+      (c) => new MiniCache(this.shadowWeight(), c.windowFraction, c.admission),
+    );
   }
 
   /** True if the key with hash `h` is in the sample. */
@@ -167,7 +184,10 @@ export class MiniSim {
     sim.products.set(state.products);
     sim.weights = state.weights;
     sim.weightsSq = state.weightsSq;
-    sim.shadows = state.shadows.map((s, k) => MiniCache.load(s, WINDOWS[k] as number, ADMISSION));
+    sim.shadows = state.shadows.map((s, k) => {
+      const c = CONFIGS[k] as MiniConfig;
+      return MiniCache.load(s, c.windowFraction, c.admission);
+    });
     return sim;
   }
 
@@ -185,7 +205,7 @@ export class MiniSim {
    * configurations, not the live cache.
    */
   private decide(): boolean {
-    const n = WINDOWS.length;
+    const n = CONFIGS.length;
     const hits = this.hits;
     // An epoch in which every shadow hit equally (a cold cache) carries no evidence.
     let informative = false;
@@ -251,5 +271,4 @@ export class MiniSim {
       shadow.resize(this.shadowWeight(), live);
     }
   }
-
 }

@@ -214,6 +214,11 @@ export class WTinyLfuPolicy implements Policy {
     this.regions.rebalance();
   }
 
+  /** Changes the admission rule for candidates from now on. */
+  setAdmission(rule: Admission): void {
+    this.regions.admission = rule;
+  }
+
   /** The sketch's frequency estimate for hash `h` (what admission compares). */
   frequency(h: number): number {
     // Shadows ask for the key just read once each; the sketch has not moved since.
