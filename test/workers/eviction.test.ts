@@ -111,7 +111,7 @@ describe('a namespace configured with another policy', () => {
 
   it('rejects a bad Cache-Priority or Cache-Cost with a problem and stores nothing', async () => {
     const ns = freshNamespace();
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { 'cache-priority': 'urgent' },
       { 'cache-priority': '4' },
       { 'cache-cost': '-1' },
