@@ -33,7 +33,9 @@ describe('LastSeen', () => {
   it('keeps its answers when it grows and after a snapshot round trip', () => {
     const seen = new LastSeen(16);
     const keys = Array.from({ length: 20 }, (_, i) => hashKey(`k${i}`));
-    keys.forEach((h, i) => seen.record(h, i + 1));
+    keys.forEach((h, i) => {
+      seen.record(h, i + 1);
+    });
     seen.ensureCapacity(1000);
     const copy = LastSeen.load(JSON.parse(JSON.stringify(seen.save())));
     keys.forEach((h, i) => {
