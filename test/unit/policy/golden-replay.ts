@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type { Policy } from '../../../src/policy/policy.ts';
 
-const TRACES = fileURLToPath(new URL('../../../../shared/traces/', import.meta.url));
+// STRATA_TRACES_DIR overrides ../shared/traces beside the repository (as CI has it).
+const TRACES = process.env.STRATA_TRACES_DIR
+  ? `${process.env.STRATA_TRACES_DIR.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../../../../shared/traces/', import.meta.url));
 const cache = new Map<string, string[]>();
 
 export function haveTraces(): boolean {

@@ -15,7 +15,9 @@ import {
   type TraceRequest,
 } from '../../../src/sim/trace-reader.ts';
 
-export const TRACES_DIR = resolve(import.meta.dirname, '../../../../shared/traces');
+/** The shared traces: `STRATA_TRACES_DIR`, else ../shared/traces beside the repository (as CI has it). */
+export const TRACES_DIR =
+  process.env.STRATA_TRACES_DIR ?? resolve(import.meta.dirname, '../../../../shared/traces');
 
 /** `bytes` as an async stream of chunks of at most `size` bytes (1 = byte by byte). */
 export async function* chunked(
