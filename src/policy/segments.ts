@@ -133,8 +133,24 @@ export class Segments {
 
   /** Makes `id` the most recently used of `segment` (moving it between lists if needed). */
   moveToBack(segment: number, id: number): void {
-    this.unlink(id);
-    this.pushBack(segment, id);
+    if (this.segment[id] !== segment) {
+      this.unlink(id);
+      this.pushBack(segment, id);
+      return;
+    }
+    // Same list (every hit in the window or protected): relink, weights unchanged.
+    const prev = this.prev;
+    const next = this.next;
+    const tail = prev[segment] as number;
+    if (tail === id) return;
+    const p = prev[id] as number;
+    const n = next[id] as number;
+    next[p] = n;
+    prev[n] = p;
+    prev[id] = tail;
+    next[id] = segment;
+    next[tail] = id;
+    prev[segment] = id;
   }
 
   /** Changes the size of a linked entry, keeping its segment's weight right. */

@@ -30,7 +30,7 @@ export interface WTinyLfuState {
   lastPrior: number | null;
   regions: [SavedSegment, SavedSegment, SavedSegment];
   sketch: SketchState;
-  seen: LastSeenState;
+  seen: LastSeenState | null;
   climber: ClimberState | null;
 }
 
@@ -62,7 +62,7 @@ export function savePolicy(policy: WTinyLfuPolicy): WTinyLfuState {
     lastPrior: finiteOrNull(policy.lastPrior),
     regions: [saveSegment(s, WINDOW), saveSegment(s, PROBATION), saveSegment(s, PROTECTED)],
     sketch: policy.sketch.save(),
-    seen: policy.seen.save(),
+    seen: policy.seen?.save() ?? null,
     climber: policy.climber?.save() ?? null,
   };
 }
@@ -75,7 +75,7 @@ export function loadPolicy(policy: WTinyLfuPolicy, state: WTinyLfuState): void {
   policy.lastHash = hashKey(state.lastKey);
   policy.lastPrior = state.lastPrior ?? NEVER;
   policy.sketch = FrequencySketch.load(state.sketch);
-  policy.seen = LastSeen.load(state.seen);
+  policy.seen = state.seen ? LastSeen.load(state.seen) : undefined;
   if (state.climber) policy.climber = HillClimber.load(state.climber, policy.limits.maxWeight);
   [WINDOW, PROBATION, PROTECTED].forEach((segment, i) => {
     const { entries, times } = state.regions[i] as SavedSegment;

@@ -49,7 +49,7 @@ export interface WTinyLfuOptions {
 }
 
 /** Sketches start at most this big and double with the resident count (byte budgets are huge). */
-const INITIAL_SKETCH_ENTRIES = 1 << 16;
+const INITIAL_SKETCH_ENTRIES = 1 << 12;
 
 export class WTinyLfuPolicy implements Policy {
   readonly name: string;
@@ -59,7 +59,8 @@ export class WTinyLfuPolicy implements Policy {
   readonly s: Segments;
   readonly regions: WindowSlru;
   sketch: FrequencySketch;
-  seen: LastSeen;
+  /** Read times, kept only for the `frequency-recency` rule (and always by `adaptive`). */
+  seen: LastSeen | undefined;
   climber: HillClimber | undefined;
   readonly expiry = new ExpiryQueue();
   fraction: number;
@@ -83,9 +84,10 @@ export class WTinyLfuPolicy implements Policy {
     const expected = Math.min(capacity.maxEntries ?? capacity.maxWeight, capacity.maxWeight);
     const initial = Math.min(expected, INITIAL_SKETCH_ENTRIES);
     this.sketch = new FrequencySketch(initial);
-    this.seen = new LastSeen(initial);
+    const admission = options.admission ?? 'frequency';
+    this.seen = admission === 'frequency-recency' ? new LastSeen(initial) : undefined;
     this.s = new Segments(initial);
-    this.regions = new WindowSlru(this.s, options.admission ?? 'frequency');
+    this.regions = new WindowSlru(this.s, admission);
     this.climber = (options.climb ?? true) ? new HillClimber(capacity.maxWeight) : undefined;
     this.regions.resizeRegions(capacity.maxWeight, this.fraction);
   }
@@ -140,7 +142,7 @@ export class WTinyLfuPolicy implements Policy {
     const clock = ++this.clock;
     this.lastKey = key;
     this.lastHash = h;
-    this.lastPrior = this.seen.record(h, clock);
+    this.lastPrior = this.seen === undefined ? NEVER : this.seen.record(h, clock);
     this.lastHitSize = -1;
     this.sketch.increment(h);
     const id = this.index.get(key);
@@ -186,7 +188,7 @@ export class WTinyLfuPolicy implements Policy {
     this.evict(now, evicted);
     if (this.index.size > this.sketch.capacity) {
       this.sketch.ensureCapacity(this.index.size);
-      this.seen.ensureCapacity(this.index.size);
+      this.seen?.ensureCapacity(this.index.size);
     }
     return evicted;
   }
@@ -217,6 +219,9 @@ export class WTinyLfuPolicy implements Policy {
   /** Changes the admission rule for candidates from now on. */
   setAdmission(rule: Admission): void {
     this.regions.admission = rule;
+    if (rule === 'frequency-recency' && this.seen === undefined) {
+      this.seen = new LastSeen(this.sketch.capacity);
+    }
   }
 
   /** The sketch's frequency estimate for hash `h` (what admission compares). */
