@@ -101,10 +101,10 @@ export class AdaptivePolicy implements Policy {
   }
 
   set(key: string, info: EntryInfo, now: number): string[] {
-    const h = this.live.hashOf(key);
-    // The shadows insert a key read just before with the time it was read before that.
-    const prior = this.live.lastKey === key ? this.live.priorRead : NEVER;
     const evicted = this.live.set(key, info, now);
+    const h = this.live.hashOf(key);
+    // A new key was just counted as accessed (read or written); shadows take its prior access.
+    const prior = this.live.lastKey === key ? this.live.priorRead : NEVER;
     if (this.sim.sampled(h)) this.sim.onSet(h, info.size, prior, this.live);
     return evicted;
   }

@@ -28,6 +28,7 @@ export interface WTinyLfuState {
   clock: number;
   lastKey: string;
   lastPrior: number | null;
+  missPending: boolean;
   regions: [SavedSegment, SavedSegment, SavedSegment];
   sketch: SketchState;
   seen: LastSeenState | null;
@@ -60,6 +61,7 @@ export function savePolicy(policy: WTinyLfuPolicy): WTinyLfuState {
     clock: policy.clock,
     lastKey: policy.lastKey,
     lastPrior: finiteOrNull(policy.lastPrior),
+    missPending: policy.missPending,
     regions: [saveSegment(s, WINDOW), saveSegment(s, PROBATION), saveSegment(s, PROTECTED)],
     sketch: policy.sketch.save(),
     seen: policy.seen?.save() ?? null,
@@ -74,6 +76,7 @@ export function loadPolicy(policy: WTinyLfuPolicy, state: WTinyLfuState): void {
   policy.lastKey = state.lastKey;
   policy.lastHash = hashKey(state.lastKey);
   policy.lastPrior = state.lastPrior ?? NEVER;
+  policy.missPending = state.missPending;
   policy.sketch = FrequencySketch.load(state.sketch);
   policy.seen = state.seen ? LastSeen.load(state.seen) : undefined;
   if (state.climber) policy.climber = HillClimber.load(state.climber, policy.limits.maxWeight);

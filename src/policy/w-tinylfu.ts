@@ -6,8 +6,9 @@
  * rule prefers it to main's victim (`window-slru.ts`, `admission.ts`).
  *
  * Frequencies come from `FrequencySketch` (4-bit count-min, doorkeeper,
- * aging every 10 × capacity accesses); only reads (`get`) count as accesses,
- * so a write after a read miss is not counted twice. The default rule is
+ * aging every 10 × capacity accesses); reads count as accesses, and so
+ * does the write of a new key unless it fills the miss just read (a
+ * read-through fill is not counted twice). The default rule is
  * TinyLFU's (with Caffeine's seeded 1/128 entry for hot losers), so
  * decisions are deterministic. The window's share adapts by `HillClimber`
  * (Caffeine's `climb`). `LastSeen` remembers when keys were read, for the
@@ -71,6 +72,8 @@ export class WTinyLfuPolicy implements Policy {
   lastHash = hashKey('');
   /** When the last key read was read before that (`NEVER` if unknown). */
   lastPrior = NEVER;
+  /** The last key read missed and has not been written since (its fill is not a new access). */
+  missPending = false;
   /** The last key read's resident size if it hit, else -1. */
   lastHitSize = -1;
   private memo = 0;
@@ -139,18 +142,16 @@ export class WTinyLfuPolicy implements Policy {
 
   /** `get` with the key's `hashKey` already computed; does not drive the climber. */
   getHashed(key: string, h: number, now: number): boolean {
-    const clock = ++this.clock;
-    this.lastKey = key;
-    this.lastHash = h;
-    this.lastPrior = this.seen === undefined ? NEVER : this.seen.record(h, clock);
+    const clock = this.recordAccess(key, h);
     this.lastHitSize = -1;
-    this.sketch.increment(h);
     const id = this.index.get(key);
+    this.missPending = true;
     if (id === undefined) return false;
     if (now >= (this.s.expiresAt[id] as number)) {
       this.removeId(id);
       return false;
     }
+    this.missPending = false;
     this.regions.touch(id);
     this.s.seen[id] = clock;
     this.lastHitSize = this.s.size[id] as number;
@@ -175,12 +176,15 @@ export class WTinyLfuPolicy implements Policy {
       s.cost[id] = info.cost ?? 1;
       this.regions.touch(id);
     } else {
-      id = s.alloc(key, size, Number.POSITIVE_INFINITY, this.hashOf(key), info.priority ?? 1, 1);
+      // A write is the key's access unless it fills the miss just read (read-through).
+      if (!(this.missPending && key === this.lastKey)) this.recordAccess(key, this.hashOf(key));
+      this.missPending = false;
+      id = s.alloc(key, size, Number.POSITIVE_INFINITY, this.lastHash, info.priority ?? 1, 1);
       s.cost[id] = info.cost ?? 1;
       this.index.set(key, id);
       s.pushBack(WINDOW, id);
       s.seen[id] = this.clock;
-      s.prior[id] = key === this.lastKey ? this.lastPrior : NEVER;
+      s.prior[id] = this.lastPrior;
       this.totalWeight += size;
       this.setExpiry(id, key, info.expiresAt);
     }
@@ -249,6 +253,16 @@ export class WTinyLfuPolicy implements Policy {
   /** `hashKey(key)`, free when `key` was the last one read. */
   hashOf(key: string): number {
     return key === this.lastKey ? this.lastHash : hashKey(key);
+  }
+
+  /** Counts an access of `key` (hash `h`) in the sketch and the read clock; returns its number. */
+  private recordAccess(key: string, h: number): number {
+    const clock = ++this.clock;
+    this.lastKey = key;
+    this.lastHash = h;
+    this.lastPrior = this.seen === undefined ? NEVER : this.seen.record(h, clock);
+    this.sketch.increment(h);
+    return clock;
   }
 
   /** Inserts a restored entry at the back of `segment` (snapshot loading only). */

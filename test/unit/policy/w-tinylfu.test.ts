@@ -46,6 +46,16 @@ describe('W-TinyLFU admission', () => {
     expect(access(policy, 'x')).toEqual(['k0']); // two against one: x gets in
   });
 
+  it('counts the write of a key nobody read (a PUT) as its access, a read-through fill once', () => {
+    const policy = new WTinyLfuPolicy({ maxWeight: 4 }, { climb: false, windowFraction: 0 });
+    for (let i = 0; i < 4; i++) policy.set(`k${i}`, forever, 0);
+    expect(policy.set('x', forever, 0)).toEqual(['x']); // one write against one: refused
+    expect(policy.set('x', forever, 0)).toEqual(['k0']); // written twice: it beats k0
+    // A read miss then its fill is one access, not two.
+    policy.get('y', 0);
+    expect(policy.set('y', forever, 0)).toEqual(['y']);
+  });
+
   it('lets every candidate in when admission is off (the window feeds an SLRU)', () => {
     const policy = new WTinyLfuPolicy({ maxWeight: 10 }, { climb: false, admission: 'none' });
     for (let round = 0; round < 3; round++) for (let i = 0; i < 10; i++) access(policy, `hot${i}`);
