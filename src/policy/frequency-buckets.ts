@@ -19,6 +19,7 @@
  */
 import type { EntryTable } from './entry-table.ts';
 import { grown, NONE } from './entry-table.ts';
+import { heapPop, heapPush } from './min-heap.ts';
 import { SlotLists } from './slot-lists.ts';
 
 export class FrequencyBuckets {
@@ -98,34 +99,10 @@ export class FrequencyBuckets {
   }
 
   private push(freq: number): void {
-    const heap = this.heap;
-    let i = heap.length;
-    heap.push(freq);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent] as number;
-      if (p <= freq) break;
-      heap[i] = p;
-      i = parent;
-    }
-    heap[i] = freq;
+    heapPush(this.heap, freq);
   }
 
   private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop() as number;
-    const n = heap.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && (heap[child + 1] as number) < (heap[child] as number)) child++;
-      const c = heap[child] as number;
-      if (c >= last) break;
-      heap[i] = c;
-      i = child;
-    }
-    heap[i] = last;
+    heapPop(this.heap);
   }
 }

@@ -21,6 +21,7 @@
  */
 import type { SavedResident } from './base-policy.ts';
 import { grown } from './entry-table.ts';
+import { heapPop, heapPush } from './min-heap.ts';
 import type { Capacity, EntryInfo, PolicySnapshot } from './policy.ts';
 import { SlotLists } from './slot-lists.ts';
 import { TablePolicy } from './table-policy.ts';
@@ -156,33 +157,10 @@ export class LfuPolicy extends TablePolicy {
       this.kHeap = [...this.bucketOf.keys()].sort((a, b) => a - b);
       return; // k is already a key of bucketOf
     }
-    let i = heap.length;
-    heap.push(k);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent] as number;
-      if (p <= k) break;
-      heap[i] = p;
-      i = parent;
-    }
-    heap[i] = k;
+    heapPush(heap, k);
   }
 
   private popK(): void {
-    const heap = this.kHeap;
-    const last = heap.pop() as number;
-    const n = heap.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && (heap[child + 1] as number) < (heap[child] as number)) child++;
-      const c = heap[child] as number;
-      if (c >= last) break;
-      heap[i] = c;
-      i = child;
-    }
-    heap[i] = last;
+    heapPop(this.kHeap);
   }
 }
