@@ -14,7 +14,7 @@
  */
 import type { Entry, EntryMeta } from '../src/entry.ts';
 import type { Hlc } from '../src/hlc.ts';
-import { compareHlc, parseHlc } from '../src/hlc.ts';
+import { parseHlc } from '../src/hlc.ts';
 import type { EntryInfo } from '../src/policy/policy.ts';
 import type { EvictionSnapshot } from './shard-eviction.ts';
 import { ShardEviction } from './shard-eviction.ts';
@@ -120,12 +120,26 @@ export class ShardStore {
     return { meta, value: new Uint8Array(row.value) };
   }
 
-  /** The stored version under (ns, key), expired or not. */
-  version(ns: string, key: string): Hlc | null {
+  /** The row under (ns, key), expired or not, without counting as an access. */
+  peek(ns: string, key: string): Entry | null {
     const row = this.sql
-      .exec<{ version: string }>('SELECT version FROM entries WHERE ns = ? AND key = ?', ns, key)
+      .exec<EntryRow>('SELECT value, meta, cost FROM entries WHERE ns = ? AND key = ?', ns, key)
       .toArray()[0];
-    return row ? parseHlc(row.version) : null;
+    return row
+      ? { meta: JSON.parse(row.meta) as EntryMeta, value: new Uint8Array(row.value) }
+      : null;
+  }
+
+  /** (ns, key, version, expiresAt) of every row: seeds the key-version table of a shard created before it existed. */
+  *versions(): Generator<{ ns: string; key: string; version: string; expiresAt: number }> {
+    for (const row of this.sql.exec<{
+      ns: string;
+      key: string;
+      version: string;
+      expires_at: number;
+    }>('SELECT ns, key, version, expires_at FROM entries')) {
+      yield { ns: row.ns, key: row.key, version: row.version, expiresAt: row.expires_at };
+    }
   }
 
   /**
@@ -170,14 +184,6 @@ export class ShardStore {
     this.dirty = true;
     this.maybeSnapshot(now);
     return kept;
-  }
-
-  /** Stores `entry` only if no newer version is held (a back-fill must never overwrite a write). */
-  putIfNewer(entry: Entry, now: number): boolean {
-    const current = this.version(entry.meta.namespace, entry.meta.key);
-    const incoming = parseHlc(entry.meta.version);
-    if (current && incoming && compareHlc(current, incoming) >= 0) return false;
-    return this.put(entry, now);
   }
 
   /** Removes (ns, key); true if a row existed. */

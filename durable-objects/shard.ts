@@ -9,18 +9,29 @@
  *   for one key are chained so they reach Redis in version order. A failed
  *   L3 write is not lost: the key goes to `l3_pending`, and the alarm pushes
  *   the shard's current state for it to L3 with backoff until it lands.
+ * - Replication (several regions): every accepted write or delete is also
+ *   appended to the outbox in the same SQLite transaction, and versions and
+ *   tombstones are recorded in `key_versions` (the last-writer-wins
+ *   register). The alarm drains the outbox to the peers and runs
+ *   anti-entropy (replicator.ts); `applyRemote` applies peers' events.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { base64ToBytes, bytesToBase64 } from '../src/base64.ts';
 import { systemClock } from '../src/clock.ts';
 import type { Entry, EntryMeta } from '../src/entry.ts';
 import { isFresh } from '../src/entry.ts';
 import type { Env } from '../src/env.ts';
 import { configFor } from '../src/env.ts';
-import { formatHlc, HlcClock } from '../src/hlc.ts';
+import { formatHlc, HlcClock, parseHlc } from '../src/hlc.ts';
+import type { ReplicationEvent } from '../src/replication/events.ts';
+import { signerFor } from '../src/replication/signing.ts';
 import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
 import type { Tier } from '../src/tiers/tier.ts';
 import { withTimeout } from '../src/tiers/timeout.ts';
+import { type KeyVersion, KeyVersions } from './key-versions.ts';
+import { Outbox, type PeerState } from './outbox.ts';
 import { PendingL3 } from './pending-l3.ts';
+import { type AntiEntropyReport, Replicator } from './replicator.ts';
 import { ShardStore, SNAPSHOT_INTERVAL_MS } from './shard-store.ts';
 
 /** What happened at L3 during a call: consulted and answered, missed, failed, or not consulted. */
@@ -53,6 +64,8 @@ export interface ShardWriteInput {
 
 export interface ShardWrite {
   meta: EntryMeta;
+  /** Outbox sequence of the write (0 in a single region). */
+  seq: number;
   /** False when the entry exceeds the shard's whole budget (served from L3 only). */
   storedInL2: boolean;
   l3: L3Outcome;
@@ -68,6 +81,39 @@ export interface ShardStats {
   l3Reads: number;
   l3Errors: number;
   l3Pending: number;
+}
+
+export interface ShardRemove {
+  existed: boolean;
+  l3: L3Outcome;
+  /** The tombstone's version and grace end, for a quorum push. */
+  version: string;
+  expiresAt: number;
+  seq: number;
+}
+
+export interface ApplyResult {
+  /** Events that changed this shard. */
+  applied: number;
+  /** Events older than what this shard knows (last writer already won). */
+  stale: number;
+  /** Events at or below the origin's high-water mark (re-deliveries). */
+  duplicate: number;
+  /** The origin's high-water mark after the batch. */
+  hwm: number;
+  /** Keys whose value changed, for dropping L1 copies. */
+  changed: { ns: string; key: string }[];
+}
+
+export interface ReplicationStats {
+  region: string;
+  shard: number | null;
+  outboxDepth: number;
+  lastSeq: number;
+  peers: PeerState[];
+  inbound: { origin: string; hwm: number; applied: number; lastAt: number | null }[];
+  versions: { live: number; tombstones: number };
+  antiEntropy: { rounds: number; repaired: number; last: AntiEntropyReport[] };
 }
 
 interface Fill {
@@ -88,6 +134,14 @@ export class ShardDO extends DurableObject<Env> {
   private l3Errors = 0;
   /** When the alarm will save the policy snapshot; null when none is scheduled. */
   private snapshotDue: number | null = null;
+  private readonly versions: KeyVersions;
+  private readonly outbox: Outbox;
+  /** This shard's index, from its name `<region>:shard:<n>`; null if the runtime does not tell. */
+  private readonly shardIndex: number | null;
+  private readonly config: ReturnType<typeof configFor>;
+  private antiEntropyRounds = 0;
+  private antiEntropyRepaired = 0;
+  private lastAntiEntropy: AntiEntropyReport[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,6 +159,22 @@ export class ShardDO extends DurableObject<Env> {
     );
     this.pending = new PendingL3(ctx.storage.sql);
     this.hlc = new HlcClock(config.region, systemClock, this.store.lastHlc());
+    this.config = config;
+    this.versions = new KeyVersions(ctx.storage.sql);
+    this.outbox = new Outbox(ctx.storage.sql);
+    const m = /:shard:(\d+)$/.exec(ctx.id.name ?? '');
+    this.shardIndex = m ? Number(m[1]) : null;
+    const now = Date.now();
+    ctx.storage.transactionSync(() => {
+      // A shard created before key_versions existed: seed it from the rows it holds.
+      if (this.versions.count().live === 0 && this.store.stats().entries > 0) {
+        for (const v of this.store.versions()) this.versions.record({ ...v, deleted: false }, 0);
+      }
+      this.outbox.syncPeers(
+        Object.keys(config.peers),
+        now + Math.floor(Math.random() * Math.max(config.antiEntropyIntervalMs, 1)),
+      );
+    });
     const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env;
     this.l3 =
       url && token ? withTimeout(new RedisTier(createRedis(url, token)), config.l3TimeoutMs) : null;
@@ -154,20 +224,187 @@ export class ShardDO extends DurableObject<Env> {
     const entry: Entry = { meta, value: input.value };
     this.markRaced(input.namespace, input.key);
     let storedInL2 = false;
+    let seq = 0;
     this.ctx.storage.transactionSync(() => {
       storedInL2 = this.store.put(entry, now);
+      seq = this.appendOutbox(
+        {
+          op: 'put',
+          ns: meta.namespace,
+          key: meta.key,
+          version,
+          expiresAt: meta.expiresAt,
+          meta,
+          value: bytesToBase64(input.value),
+        },
+        now,
+      );
+      this.versions.record(versionOf(entry), seq);
       this.store.saveHlc(version);
     });
     await this.scheduleSnapshot();
+    if (seq > 0) await this.armAlarm();
     const l3 = await this.syncL3(input.namespace, input.key, (tier) => tier.set(entry));
-    return { meta, storedInL2, l3 };
+    return { meta, seq, storedInL2, l3 };
   }
 
-  async remove(namespace: string, key: string): Promise<{ existed: boolean; l3: L3Outcome }> {
+  /** Deletes (ns, key) everywhere: a tombstone versioned like a write, replicated, kept for the grace period. */
+  async remove(namespace: string, key: string): Promise<ShardRemove> {
+    const now = Date.now();
+    const version = formatHlc(this.hlc.now());
+    const expiresAt = now + this.config.tombstoneGraceMs;
     this.markRaced(namespace, key);
-    const existed = this.store.delete(namespace, key);
+    let existed = false;
+    let seq = 0;
+    this.ctx.storage.transactionSync(() => {
+      existed = this.store.delete(namespace, key);
+      seq = this.appendOutbox({ op: 'delete', ns: namespace, key, version, expiresAt }, now);
+      this.versions.record({ ns: namespace, key, version, expiresAt, deleted: true }, seq);
+      this.store.saveHlc(version);
+    });
+    if (seq > 0) await this.armAlarm();
     const l3 = await this.syncL3(namespace, key, (tier) => tier.delete(namespace, key));
-    return { existed, l3 };
+    return { existed, l3, version, expiresAt, seq };
+  }
+
+  /**
+   * Applies a peer's events by last-writer-wins on HLC versions, in one
+   * transaction. Stream events (`direct` false) at or below the origin's
+   * high-water mark are skipped unseen; everything else is compared with the
+   * known version, so duplicates and reordered deliveries change nothing.
+   */
+  async applyRemote(
+    origin: string,
+    direct: boolean,
+    events: ReplicationEvent[],
+  ): Promise<ApplyResult> {
+    const now = Date.now();
+    const result: ApplyResult = { applied: 0, stale: 0, duplicate: 0, hwm: 0, changed: [] };
+    this.ctx.storage.transactionSync(() => {
+      const mark = this.outbox.inboundMark(origin);
+      let top = mark;
+      for (const event of events) {
+        if (!direct && event.seq <= mark) {
+          result.duplicate++;
+          continue;
+        }
+        if (!direct) top = Math.max(top, event.seq);
+        const remote = parseHlc(event.version);
+        if (!remote || !this.versions.isNewer(event.ns, event.key, event.version)) {
+          result.stale++;
+          continue;
+        }
+        this.hlc.observe(remote);
+        this.markRaced(event.ns, event.key);
+        this.applyEvent(event, now);
+        result.applied++;
+        result.changed.push({ ns: event.ns, key: event.key });
+      }
+      if (!direct && top > mark) this.outbox.advanceInbound(origin, top, result.applied, now);
+      else if (direct && result.applied > 0)
+        this.outbox.advanceInbound(origin, 0, result.applied, now);
+      this.store.saveHlc(formatHlc(this.hlc.peek()));
+      result.hwm = Math.max(top, mark);
+    });
+    if (result.applied > 0) await this.scheduleSnapshot();
+    return result;
+  }
+
+  /** Per-bucket digests of key versions alive at `asOf` (anti-entropy, asked by a peer). */
+  async digest(asOf: number): Promise<number[]> {
+    return this.versions.digest(asOf);
+  }
+
+  /** Key versions in `buckets` alive at `asOf`, paged by (ns, key). */
+  async listVersions(
+    buckets: number[],
+    asOf: number,
+    limit: number,
+    after?: { ns: string; key: string },
+  ): Promise<KeyVersion[]> {
+    return this.versions.list(buckets, asOf, Math.min(limit, 5000), after);
+  }
+
+  async replicationStats(): Promise<ReplicationStats> {
+    return {
+      region: this.config.region,
+      shard: this.shardIndex,
+      outboxDepth: this.outbox.depth(),
+      lastSeq: this.outbox.lastSeq(),
+      peers: this.outbox.peers(),
+      inbound: this.outbox.inbound(),
+      versions: this.versions.count(),
+      antiEntropy: {
+        rounds: this.antiEntropyRounds,
+        repaired: this.antiEntropyRepaired,
+        last: this.lastAntiEntropy,
+      },
+    };
+  }
+
+  /** Runs an anti-entropy round with every peer now (operators and tests; the alarm does it on a schedule). */
+  async antiEntropyNow(): Promise<AntiEntropyReport[]> {
+    const replicator = await this.replicator();
+    if (!replicator) return [];
+    for (const peer of Object.keys(this.config.peers)) this.outbox.scheduleAntiEntropy(peer, 0);
+    return this.runAntiEntropy(replicator, Date.now());
+  }
+
+  private applyEvent(event: ReplicationEvent, now: number): void {
+    const { ns, key, version, expiresAt } = event;
+    if (event.op === 'delete') {
+      this.store.delete(ns, key);
+      this.versions.record({ ns, key, version, expiresAt, deleted: true }, 0);
+      return;
+    }
+    if (event.meta && event.value !== undefined && expiresAt > now) {
+      const entry: Entry = { meta: event.meta, value: base64ToBytes(event.value) };
+      this.store.put(entry, now);
+    } else {
+      // The version exists but its bytes did not come along: drop any older copy, read through L3.
+      this.store.delete(ns, key);
+    }
+    this.versions.record({ ns, key, version, expiresAt, deleted: false }, 0);
+  }
+
+  private appendOutbox(event: Omit<ReplicationEvent, 'seq'>, now: number): number {
+    if (this.shardIndex === null || Object.keys(this.config.peers).length === 0) return 0;
+    return this.outbox.append(event, now);
+  }
+
+  private replicatorPromise: Promise<Replicator | null> | null = null;
+
+  /** The replicator, once the signing key is imported; null in a single region or without keys. */
+  private replicator(): Promise<Replicator | null> {
+    if (!this.replicatorPromise) {
+      const shard = this.shardIndex;
+      this.replicatorPromise =
+        shard === null || Object.keys(this.config.peers).length === 0
+          ? Promise.resolve(null)
+          : signerFor(this.env).then((signer) =>
+              signer
+                ? new Replicator({
+                    config: this.config,
+                    shard,
+                    outbox: this.outbox,
+                    versions: this.versions,
+                    signer,
+                    held: (ns, key) => this.store.peek(ns, key),
+                  })
+                : null,
+            );
+    }
+    return this.replicatorPromise;
+  }
+
+  private async runAntiEntropy(replicator: Replicator, now: number): Promise<AntiEntropyReport[]> {
+    const reports = await replicator.antiEntropy(now);
+    if (reports.length > 0) {
+      this.antiEntropyRounds++;
+      this.antiEntropyRepaired += reports.reduce((n, r) => n + r.repaired, 0);
+      this.lastAntiEntropy = reports;
+    }
+    return reports;
   }
 
   /** Saves what the eviction policies learned now (the alarm also does it within 30 s of a change). */
@@ -194,6 +431,15 @@ export class ShardDO extends DurableObject<Env> {
     if (this.snapshotDue !== null && this.snapshotDue <= now) {
       this.snapshotDue = null;
       if (this.store.changedSinceSnapshot) this.store.saveSnapshot(now);
+    }
+    const replicator = await this.replicator();
+    if (replicator) {
+      await replicator.deliver(now);
+      await this.runAntiEntropy(replicator, now);
+      this.ctx.storage.transactionSync(() => {
+        this.outbox.collect();
+        this.versions.prune(Date.now(), this.outbox.minAcked());
+      });
     }
     const l3 = this.l3;
     if (!l3) {
@@ -232,9 +478,18 @@ export class ShardDO extends DurableObject<Env> {
       const local = this.store.get(namespace, key, now);
       return { entry: local, source: local ? 'L2' : null, l3: 'ok', collapsed: false };
     }
-    if (!entry || !isFresh(entry.meta, now))
+    // Older than a version or tombstone this shard knows: L3 lags, and serving it would go back in time.
+    if (
+      !entry ||
+      !isFresh(entry.meta, now) ||
+      !this.versions.admits(namespace, key, entry.meta.version)
+    )
       return { entry: null, source: null, l3: 'miss', collapsed: false };
-    const storedInL2 = this.store.putIfNewer(entry, now);
+    let storedInL2 = false;
+    this.ctx.storage.transactionSync(() => {
+      storedInL2 = this.store.put(entry, now);
+      this.versions.record(versionOf(entry), 0);
+    });
     return { entry, source: 'L3', l3: 'ok', collapsed: false, storedInL2 };
   }
 
@@ -284,15 +539,21 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   private async armAlarm(): Promise<void> {
-    const pendingDue = this.pending.nextDue();
-    const next =
-      pendingDue === null
-        ? this.snapshotDue
-        : this.snapshotDue === null
-          ? pendingDue
-          : Math.min(pendingDue, this.snapshotDue);
-    if (next === null) return;
+    const replicating = this.shardIndex !== null && Object.keys(this.config.peers).length > 0;
+    const candidates = [
+      this.pending.nextDue(),
+      this.snapshotDue,
+      replicating ? this.outbox.nextDelivery() : null,
+      replicating && this.config.antiEntropyIntervalMs > 0 ? this.outbox.nextAntiEntropy() : null,
+    ].filter((t): t is number => t !== null);
+    if (candidates.length === 0) return;
+    const next = Math.max(Math.min(...candidates), Date.now());
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
+}
+
+function versionOf(entry: Entry): KeyVersion {
+  const { namespace: ns, key, version, expiresAt } = entry.meta;
+  return { ns, key, version, expiresAt, deleted: false };
 }

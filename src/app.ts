@@ -10,6 +10,7 @@ import { problemResponse, StrataError } from './errors.ts';
 import { isolateMetrics, maybeFlush } from './metrics/recorder.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { cacheRoutes } from './routes/cache.ts';
+import { internalRoutes } from './routes/internal.ts';
 import { systemRoutes } from './routes/system.ts';
 
 export function createApp(): Hono<AppEnv> {
@@ -43,6 +44,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', systemRoutes);
   app.route('/v1/cache', cacheRoutes);
   app.route('/v1/admin', adminRoutes);
+  // Region tokens, not API keys: see routes/internal.ts.
+  app.route('/internal', internalRoutes);
 
   app.notFound((c) =>
     problemResponse(new StrataError('not-found', `No route for ${c.req.method} ${c.req.path}.`)),

@@ -10,7 +10,12 @@
  * A failing L1 is treated as a miss; a failing L3 is reported in the result
  * (`l3: 'error'`), never thrown: expected degradation is a result.
  */
-import type { L3Outcome, ShardWrite, ShardWriteInput } from '../durable-objects/shard.ts';
+import type {
+  L3Outcome,
+  ShardRemove,
+  ShardWrite,
+  ShardWriteInput,
+} from '../durable-objects/shard.ts';
 import type { CacheStatusMember, TierName } from './cache-status.ts';
 import { cacheName } from './cache-status.ts';
 import type { Clock } from './clock.ts';
@@ -88,13 +93,28 @@ export class TieredCache {
     return result;
   }
 
-  async remove(namespace: string, key: string): Promise<{ existed: boolean; l3: L3Outcome }> {
+  async remove(namespace: string, key: string): Promise<ShardRemove> {
     const result = await this.shards.remove(namespace, key);
     await this.dropL1(namespace, key);
     return result;
   }
 
-  private async dropL1(namespace: string, key: string): Promise<void> {
+  /** Reads the shard only, past L0 and L1: what `strong` reads need (an upper-tier copy may be stale). */
+  async readShard(namespace: string, key: string): Promise<ReadResult> {
+    const shard = await this.shards.read(namespace, key);
+    return {
+      entry: shard.entry,
+      source: shard.source,
+      l0: 'disabled',
+      l1: 'skipped',
+      l3: shard.l3,
+      collapsed: shard.collapsed,
+      ...(shard.storedInL2 !== undefined ? { l2Stored: shard.storedInL2 } : {}),
+    };
+  }
+
+  /** Drops this data centre's L0/L1 copies of a key another region or tier changed. */
+  async dropL1(namespace: string, key: string): Promise<void> {
     this.l0?.delete(namespace, key);
     try {
       await this.l1?.delete(namespace, key);

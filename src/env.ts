@@ -37,7 +37,24 @@ export interface Env {
   L0_POLICY?: string;
   NAMESPACE_POLICIES?: string;
   NAMESPACE_PRIORITIES?: string;
+  PEERS?: string;
+  REPLICATION_KEY_ID?: string;
+  REPLICATION_PRIVATE_KEY?: string;
+  REPLICATION_PUBLIC_KEYS?: string;
+  LOCATION_HINT?: string;
+  ANTI_ENTROPY_INTERVAL?: string;
+  TOMBSTONE_GRACE?: string;
+  DEFAULT_CONSISTENCY?: string;
+  NAMESPACE_CONSISTENCY?: string;
+  HOME_REGION?: string;
+  NAMESPACE_HOMES?: string;
+  QUORUM_TIMEOUT_MS?: string;
+  PEER_TIMEOUT_MS?: string;
 }
+
+/** How a namespace's writes and reads are coordinated across regions (README "Consistency"). */
+export type Consistency = 'eventual' | 'quorum' | 'strong';
+export const CONSISTENCY_LEVELS: readonly Consistency[] = ['eventual', 'quorum', 'strong'];
 
 /** Typed, validated configuration. */
 export interface Config {
@@ -62,7 +79,28 @@ export interface Config {
   l0MaxTtl: number;
   /** Policy of the hot set. */
   l0Policy: string;
+  /** The other regions, name → base URL (no trailing slash). Empty: a single region. */
+  peers: Readonly<Record<string, string>>;
+  /** Every region, this one included, sorted by name. */
+  regions: readonly string[];
+  /** Durable Object location hint for this region's shards, if any. */
+  locationHint: DurableObjectLocationHint | undefined;
+  /** Milliseconds between anti-entropy rounds per shard; 0 disables them. */
+  antiEntropyIntervalMs: number;
+  /** Milliseconds a tombstone is kept at least (and until every peer acknowledged it). */
+  tombstoneGraceMs: number;
+  defaultConsistency: Consistency;
+  namespaceConsistency: Readonly<Record<string, Consistency>>;
+  /** Home region of `strong` namespaces not listed in `namespaceHomes`. */
+  homeRegion: string;
+  namespaceHomes: Readonly<Record<string, string>>;
+  /** How long a `quorum` write waits for peers' acknowledgements. */
+  quorumTimeoutMs: number;
+  /** Deadline of one region-to-region request. */
+  peerTimeoutMs: number;
 }
+
+const LOCATION_HINTS = ['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'] as const;
 
 const configs = new WeakMap<object, Config>();
 
@@ -70,8 +108,10 @@ const configs = new WeakMap<object, Config>();
 export function configFor(env: Env): Config {
   const cached = configs.get(env);
   if (cached) return cached;
+  const region = parseRegion(env.REGION ?? 'local');
   const config: Config = {
-    region: parseRegion(env.REGION ?? 'local'),
+    region,
+    ...regionConfig(env, region),
     shards: int('SHARDS', env.SHARDS, 8, 1, 4096),
     shardByteBudget: int(
       'SHARD_BYTE_BUDGET',
@@ -111,6 +151,47 @@ export function configFor(env: Env): Config {
   };
   configs.set(env, config);
   return config;
+}
+
+/** The multi-region part of the configuration. */
+function regionConfig(env: Env, region: string) {
+  const peers = regionMap('PEERS', env.PEERS, (v, where) => {
+    if (typeof v !== 'string' || !/^https?:\/\/[^\s]+$/.test(v))
+      throw new Error(`${where} must be an http(s) base URL`);
+    return v.replace(/\/+$/, '');
+  });
+  delete peers[region];
+  const regions = [region, ...Object.keys(peers)].sort();
+  const level = (where: string, v: unknown): Consistency => {
+    if (typeof v !== 'string' || !(CONSISTENCY_LEVELS as readonly string[]).includes(v))
+      throw new Error(`${where} must be one of ${CONSISTENCY_LEVELS.join(', ')}`);
+    return v as Consistency;
+  };
+  const known = (where: string, v: unknown): string => {
+    if (typeof v !== 'string' || !regions.includes(v))
+      throw new Error(`${where} must name a region (${regions.join(', ')})`);
+    return v;
+  };
+  const hint = env.LOCATION_HINT;
+  if (hint !== undefined && hint !== '' && !(LOCATION_HINTS as readonly string[]).includes(hint))
+    throw new Error(`LOCATION_HINT must be one of ${LOCATION_HINTS.join(', ')}`);
+  return {
+    peers,
+    regions,
+    locationHint: hint ? (hint as DurableObjectLocationHint) : undefined,
+    antiEntropyIntervalMs:
+      int('ANTI_ENTROPY_INTERVAL', env.ANTI_ENTROPY_INTERVAL, 300, 0, 86_400) * 1000,
+    tombstoneGraceMs: int('TOMBSTONE_GRACE', env.TOMBSTONE_GRACE, 3600, 1, 30 * 86_400) * 1000,
+    defaultConsistency: level('DEFAULT_CONSISTENCY', env.DEFAULT_CONSISTENCY || 'eventual'),
+    namespaceConsistency: namespaceMap('NAMESPACE_CONSISTENCY', env.NAMESPACE_CONSISTENCY, (v, w) =>
+      level(w, v),
+    ),
+    // The default home is the first region by name: the same answer in every region.
+    homeRegion: known('HOME_REGION', env.HOME_REGION || regions[0]),
+    namespaceHomes: namespaceMap('NAMESPACE_HOMES', env.NAMESPACE_HOMES, (v, w) => known(w, v)),
+    quorumTimeoutMs: int('QUORUM_TIMEOUT_MS', env.QUORUM_TIMEOUT_MS, 2000, 10, 60_000),
+    peerTimeoutMs: int('PEER_TIMEOUT_MS', env.PEER_TIMEOUT_MS, 5000, 10, 60_000),
+  };
 }
 
 function int(
@@ -160,6 +241,26 @@ function namespaceMap<T>(
       throw new Error(`${name}: "${ns}" is not a valid namespace`);
     out[ns] = value(v, `${name}.${ns}`);
   }
+  return out;
+}
+
+/** A JSON object whose keys are region names, e.g. PEERS. */
+function regionMap<T>(
+  name: string,
+  raw: string | undefined,
+  value: (v: unknown, where: string) => T,
+): Record<string, T> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} must be a JSON object keyed by region`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${name} must be a JSON object keyed by region`);
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(parsed)) out[parseRegion(k)] = value(v, `${name}.${k}`);
   return out;
 }
 

@@ -18,6 +18,10 @@ export type ErrorCode =
   | 'not-found'
   | 'method-not-allowed'
   | 'tier-unavailable'
+  | 'invalid-consistency'
+  | 'quorum-not-reached'
+  | 'home-unreachable'
+  | 'conflict'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -34,6 +38,10 @@ const STATUS: Record<ErrorCode, number> = {
   'not-found': 404,
   'method-not-allowed': 405,
   'tier-unavailable': 503,
+  'invalid-consistency': 400,
+  'quorum-not-reached': 503,
+  'home-unreachable': 503,
+  conflict: 409,
   internal: 500,
 };
 
@@ -51,6 +59,10 @@ const TITLE: Record<ErrorCode, string> = {
   'not-found': 'Not found',
   'method-not-allowed': 'Method not allowed',
   'tier-unavailable': 'Tier unavailable',
+  'invalid-consistency': 'Invalid Strata-Consistency',
+  'quorum-not-reached': 'Quorum not reached',
+  'home-unreachable': 'Home region unreachable',
+  conflict: 'Conflict',
   internal: 'Internal error',
 };
 

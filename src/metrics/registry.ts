@@ -39,6 +39,18 @@ export const METRICS: Record<string, MetricInfo> = {
     type: 'counter',
     help: 'Accepted writes and deletes, by operation.',
   },
+  strata_consistency_writes_total: {
+    type: 'counter',
+    help: 'Writes and deletes by consistency level and outcome (ok, quorum-not-reached, home-unreachable).',
+  },
+  strata_replication_received_total: {
+    type: 'counter',
+    help: 'Replicated events received, by origin region and result (applied, stale, duplicate).',
+  },
+  strata_replication_apply_lag_seconds: {
+    type: 'histogram',
+    help: 'Time from a write in its origin region (its HLC) to its application here, by origin.',
+  },
 };
 
 /** Serialisable state: counters as `key -> value`, histograms as `key -> [bucket counts..., sum, count]`. */

@@ -8,17 +8,30 @@
 
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import type { ShardWrite, ShardWriteInput } from '../../durable-objects/shard.ts';
 import type { AppEnv } from '../app-env.ts';
 import { authorize } from '../auth/principal.ts';
-import { cacheStatusFor, TieredCache } from '../cache.ts';
+import { base64ToBytes, bytesToBase64 } from '../base64.ts';
+import { cacheStatusFor, type ReadResult, TieredCache } from '../cache.ts';
 import { formatCacheStatus } from '../cache-status.ts';
 import { systemClock } from '../clock.ts';
+import type { Entry, EntryMeta } from '../entry.ts';
 import { ageSeconds, remainingTtl } from '../entry.ts';
 import type { Config } from '../env.ts';
 import { configFor } from '../env.ts';
 import { StrataError } from '../errors.ts';
+import { shardFor } from '../hashing.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
 import { createPolicy } from '../policy/index.ts';
+import {
+  CONSISTENCY_HEADER,
+  homeOf,
+  parseConsistency,
+  readLevel,
+  writeLevel,
+} from '../replication/consistency.ts';
+import { forwardToHome, pushToQuorum } from '../replication/coordinator.ts';
+import type { ReplicationEvent } from '../replication/events.ts';
 import { HotSet } from '../tiers/l0-hot-set.ts';
 import { CacheApiTier } from '../tiers/l1-cache-api.ts';
 import { ShardClient } from '../tiers/shard-client.ts';
@@ -34,7 +47,7 @@ import {
 
 export const cacheRoutes = new Hono<AppEnv>();
 
-function cacheFor(c: Context<AppEnv>, config: Config): TieredCache {
+export function cacheFor(c: Context<AppEnv>, config: Config): TieredCache {
   const l1 =
     config.l1MaxTtl > 0 ? new CacheApiTier(caches.default, systemClock, config.l1MaxTtl) : null;
   return new TieredCache(
@@ -82,7 +95,16 @@ cacheRoutes.on(['GET', 'HEAD'], '/:namespace/:key{.+}', async (c) => {
   const { namespace, key } = target(c);
   authorize(c.get('principal'), 'read', namespace);
   const config = configFor(c.env);
-  const result = await cacheFor(c, config).read(namespace, key);
+  const level = readLevel(config, namespace, parseConsistency(c.req.header(CONSISTENCY_HEADER)));
+  const home = homeOf(config, namespace);
+  const result =
+    level !== 'strong'
+      ? await cacheFor(c, config).read(namespace, key)
+      : home === config.region
+        ? await cacheFor(c, config).readShard(namespace, key)
+        : readAnswer(
+            await forwardToHome<StrongRead>(c.env, config, home, { op: 'read', namespace, key }),
+          );
   const now = Date.now();
 
   for (const tier of ['L0', 'L1', 'L2', 'L3'] as const) {
@@ -99,7 +121,11 @@ cacheRoutes.on(['GET', 'HEAD'], '/:namespace/:key{.+}', async (c) => {
     isolateMetrics.inc('strata_tier_errors_total', { tier: 'L1', op: 'read' });
   recordL3('read', result.l3);
 
-  const headers = new Headers({ 'cache-status': formatCacheStatus(cacheStatusFor(result, now)) });
+  const headers = new Headers({
+    'cache-status': formatCacheStatus(cacheStatusFor(result, now)),
+    'strata-consistency': level,
+  });
+  if (level === 'strong') headers.set('strata-home', home);
   const entry = result.entry;
   if (!entry) {
     throw new StrataError('not-found', `No entry for key in namespace "${namespace}".`, {
@@ -129,9 +155,10 @@ cacheRoutes.put('/:namespace/:key{.+}', async (c) => {
   const contentType = parseContentType(c.req.header('content-type'));
   const priority = parsePriority(c.req.header('cache-priority'));
   const cost = parseCost(c.req.header('cache-cost'));
+  const level = writeLevel(config, namespace, parseConsistency(c.req.header(CONSISTENCY_HEADER)));
   const value = await readBody(c.req.raw, config.maxValueBytes);
 
-  const result = await cacheFor(c, config).write({
+  const input: ShardWriteInput = {
     namespace,
     key,
     value,
@@ -142,8 +169,36 @@ cacheRoutes.put('/:namespace/:key{.+}', async (c) => {
     staleIfError: freshness.staleIfError,
     ...(priority !== undefined ? { priority } : {}),
     ...(cost !== undefined ? { cost } : {}),
-  });
+  };
+  const cache = cacheFor(c, config);
+  const headers: Record<string, string> = { 'strata-consistency': level };
+  const home = homeOf(config, namespace);
+  let result: ShardWrite;
+  if (level === 'strong' && home !== config.region) {
+    result = await forwardToHome<ShardWrite>(c.env, config, home, {
+      op: 'write',
+      input: { ...input, value: bytesToBase64(value) },
+    });
+    await cache.dropL1(namespace, key);
+    headers['strata-home'] = home;
+  } else {
+    result = await cache.write(input);
+    if (level === 'strong') headers['strata-home'] = home;
+    if (level === 'quorum') {
+      headers['strata-quorum'] = await awaitQuorum(c, config, {
+        seq: 0,
+        op: 'put',
+        ns: namespace,
+        key,
+        version: result.meta.version,
+        expiresAt: result.meta.expiresAt,
+        meta: result.meta,
+        value: bytesToBase64(value),
+      });
+    }
+  }
   isolateMetrics.inc('strata_cache_writes_total', { op: 'put' });
+  isolateMetrics.inc('strata_consistency_writes_total', { level, result: 'ok' });
   recordL3('write', result.l3);
   return c.json(
     {
@@ -156,18 +211,99 @@ cacheRoutes.put('/:namespace/:key{.+}', async (c) => {
       tiers: { L2: result.storedInL2 ? 'stored' : 'not-kept', L3: l3Word(result.l3) },
     },
     201,
-    { etag: `"${result.meta.version}"` },
+    { ...headers, etag: `"${result.meta.version}"` },
   );
 });
 
 cacheRoutes.delete('/:namespace/:key{.+}', async (c) => {
   const { namespace, key } = target(c);
   authorize(c.get('principal'), 'write', namespace);
-  const result = await cacheFor(c, configFor(c.env)).remove(namespace, key);
+  const config = configFor(c.env);
+  const level = writeLevel(config, namespace, parseConsistency(c.req.header(CONSISTENCY_HEADER)));
+  const cache = cacheFor(c, config);
+  const home = homeOf(config, namespace);
+  const headers: Record<string, string> = { 'strata-consistency': level };
+  let l3: string;
+  if (level === 'strong' && home !== config.region) {
+    const answer = await forwardToHome<{ l3: string }>(c.env, config, home, {
+      op: 'delete',
+      namespace,
+      key,
+    });
+    l3 = answer.l3;
+    await cache.dropL1(namespace, key);
+    headers['strata-home'] = home;
+  } else {
+    const result = await cache.remove(namespace, key);
+    l3 = result.l3;
+    if (level === 'strong') headers['strata-home'] = home;
+    if (level === 'quorum') {
+      headers['strata-quorum'] = await awaitQuorum(c, config, {
+        seq: 0,
+        op: 'delete',
+        ns: namespace,
+        key,
+        version: result.version,
+        expiresAt: result.expiresAt,
+      });
+    }
+  }
   isolateMetrics.inc('strata_cache_writes_total', { op: 'delete' });
-  recordL3('delete', result.l3);
-  return c.body(null, 204, { 'strata-l3': l3Word(result.l3) });
+  isolateMetrics.inc('strata_consistency_writes_total', { level, result: 'ok' });
+  recordL3('delete', l3);
+  return c.body(null, 204, { ...headers, 'strata-l3': l3Word(l3) });
 });
+
+/** What the home region answers to a forwarded `strong` read. */
+export interface StrongRead {
+  entry: { meta: EntryMeta; value: string } | null;
+  l3: ReadResult['l3'];
+  collapsed: boolean;
+}
+
+function readAnswer(answer: StrongRead): ReadResult {
+  const entry: Entry | null = answer.entry
+    ? { meta: answer.entry.meta, value: base64ToBytes(answer.entry.value) }
+    : null;
+  return {
+    entry,
+    source: entry ? 'L2' : null,
+    l0: 'disabled',
+    l1: 'skipped',
+    l3: answer.l3,
+    collapsed: answer.collapsed,
+  };
+}
+
+/**
+ * Pushes a write's event to the peers and waits for a majority of regions;
+ * returns the `Strata-Quorum` header value (`acknowledged/regions`), or
+ * throws 503 when the majority did not answer in time. The write is not
+ * undone then: it stays stored here and reaches the others by the outbox.
+ */
+async function awaitQuorum(
+  c: Context<AppEnv>,
+  config: Config,
+  event: ReplicationEvent,
+): Promise<string> {
+  const q = await pushToQuorum(c.env, config, shardFor(event.ns, event.key, config.shards), event);
+  const header = `${q.acknowledged}/${q.regions}`;
+  if (q.acknowledged < q.required) {
+    isolateMetrics.inc('strata_consistency_writes_total', {
+      level: 'quorum',
+      result: 'quorum-not-reached',
+    });
+    throw new StrataError(
+      'quorum-not-reached',
+      `Only ${q.acknowledged} of ${q.regions} regions acknowledged the change in time (${q.required} needed). It is stored in this region and will still reach the others.`,
+      {
+        extensions: { acknowledged: q.acknowledged, required: q.required, failures: q.failures },
+        headers: { 'strata-quorum': header },
+      },
+    );
+  }
+  return header;
+}
 
 function l3Word(outcome: string): string {
   return outcome === 'ok' ? 'stored' : outcome === 'error' ? 'deferred' : 'not-configured';

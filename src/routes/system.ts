@@ -55,7 +55,14 @@ systemRoutes.get('/healthz', async (c) => {
 
 systemRoutes.get('/metrics', async (c) => {
   authorize(c.get('principal'), 'admin', null);
-  return c.text(await renderMetrics(c.env), 200, {
+  const config = configFor(c.env);
+  const [text, peers] = await Promise.all([
+    renderMetrics(c.env),
+    Object.keys(config.peers).length > 0
+      ? peerSummary(ShardClient.fromEnv(c.env, config), config.shards)
+      : Promise.resolve([]),
+  ]);
+  return c.text(text + renderPeerMetrics(peers), 200, {
     'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     'cache-control': 'no-store',
   });
@@ -65,10 +72,137 @@ systemRoutes.get('/v1/stats', async (c) => {
   authorize(c.get('principal'), 'admin', null);
   const config = configFor(c.env);
   const client = ShardClient.fromEnv(c.env, config);
-  const shards = await Promise.all(
-    Array.from({ length: config.shards }, (_, i) =>
-      client.stats(i).then((s) => ({ shard: i, ...s })),
+  const [shards, peers] = await Promise.all([
+    Promise.all(
+      Array.from({ length: config.shards }, (_, i) =>
+        client.stats(i).then((s) => ({ shard: i, ...s })),
+      ),
     ),
+    Object.keys(config.peers).length > 0 ? peerSummary(client, config.shards) : Promise.resolve([]),
+  ]);
+  return c.json(
+    {
+      region: config.region,
+      regions: config.regions,
+      consistency: {
+        default: config.defaultConsistency,
+        namespaces: config.namespaceConsistency,
+        homeRegion: config.homeRegion,
+        namespaceHomes: config.namespaceHomes,
+      },
+      peers: peers.map((p) => ({ ...p, url: config.peers[p.region] })),
+      shards,
+    },
+    200,
+    { 'cache-control': 'no-store' },
   );
-  return c.json({ region: config.region, shards }, 200, { 'cache-control': 'no-store' });
 });
+
+/** One peer's replication state, summed over this region's shards. */
+export interface PeerSummary {
+  region: string;
+  /** `ok` when every shard delivered on its last try, `backoff` when some are retrying. */
+  state: 'ok' | 'backoff';
+  outboxDepth: number;
+  /** Age of the oldest event not yet acknowledged, milliseconds (0 when none). */
+  lagMs: number;
+  delivered: number;
+  failures: number;
+  lastOkAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** Events applied here from that region (stream and direct). */
+  received: number;
+  antiEntropyRepairs: number;
+}
+
+async function peerSummary(client: ShardClient, shards: number): Promise<PeerSummary[]> {
+  const all = await Promise.all(
+    Array.from({ length: shards }, (_, i) => client.replicationStats(i)),
+  );
+  const now = Date.now();
+  const byPeer = new Map<string, PeerSummary>();
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  for (const shard of all) {
+    for (const p of shard.peers) {
+      const s = byPeer.get(p.region) ?? {
+        region: p.region,
+        state: 'ok',
+        outboxDepth: 0,
+        lagMs: 0,
+        delivered: 0,
+        failures: 0,
+        lastOkAt: null,
+        lastError: null,
+        lastErrorAt: null,
+        received: 0,
+        antiEntropyRepairs: 0,
+      };
+      s.outboxDepth += p.depth;
+      if (p.oldestUnackedAt !== null) s.lagMs = Math.max(s.lagMs, now - p.oldestUnackedAt);
+      s.delivered += p.delivered;
+      s.failures += p.failures;
+      if (p.attempts > 0) s.state = 'backoff';
+      if (p.lastOkAt !== null && (s.lastOkAt === null || (iso(p.lastOkAt) as string) > s.lastOkAt))
+        s.lastOkAt = iso(p.lastOkAt);
+      if (
+        p.lastErrorAt !== null &&
+        (s.lastErrorAt === null || (iso(p.lastErrorAt) as string) > s.lastErrorAt)
+      ) {
+        s.lastErrorAt = iso(p.lastErrorAt);
+        s.lastError = p.lastError;
+      }
+      byPeer.set(p.region, s);
+    }
+    for (const i of shard.inbound) {
+      const s = byPeer.get(i.origin);
+      if (s) s.received += i.applied;
+    }
+    for (const r of shard.antiEntropy.last) {
+      const s = byPeer.get(r.peer);
+      if (s) s.antiEntropyRepairs += r.repaired;
+    }
+  }
+  return [...byPeer.values()].sort((a, b) => a.region.localeCompare(b.region));
+}
+
+/** Per-peer gauges and counters read from the shards at scrape time. */
+function renderPeerMetrics(peers: PeerSummary[]): string {
+  if (peers.length === 0) return '';
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, value: (p: PeerSummary) => number) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const p of peers) lines.push(`${name}{peer="${p.region}"} ${value(p)}`);
+  };
+  metric(
+    'strata_replication_outbox_depth',
+    'gauge',
+    'Events not yet acknowledged by the peer.',
+    (p) => p.outboxDepth,
+  );
+  metric(
+    'strata_replication_lag_seconds',
+    'gauge',
+    'Age of the oldest event the peer has not acknowledged.',
+    (p) => p.lagMs / 1000,
+  );
+  metric(
+    'strata_replication_delivered_total',
+    'counter',
+    'Events the peer acknowledged.',
+    (p) => p.delivered,
+  );
+  metric(
+    'strata_replication_delivery_failures_total',
+    'counter',
+    'Failed deliveries to the peer.',
+    (p) => p.failures,
+  );
+  metric(
+    'strata_replication_peer_up',
+    'gauge',
+    '1 when the last delivery to the peer succeeded on every shard.',
+    (p) => (p.state === 'ok' ? 1 : 0),
+  );
+  return `${lines.join('\n')}\n`;
+}

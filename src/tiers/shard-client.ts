@@ -4,16 +4,20 @@
  * Retries only errors the runtime marks `retryable` and not `overloaded`,
  * with full-jitter backoff (an overloaded object needs less traffic, not more).
  */
+import type { KeyVersion } from '../../durable-objects/key-versions.ts';
 import type {
-  L3Outcome,
+  ApplyResult,
+  ReplicationStats,
   ShardDO,
   ShardRead,
+  ShardRemove,
   ShardStats,
   ShardWrite,
   ShardWriteInput,
 } from '../../durable-objects/shard.ts';
 import type { Config, Env } from '../env.ts';
 import { shardFor, shardName } from '../hashing.ts';
+import type { ReplicationEvent } from '../replication/events.ts';
 
 const ATTEMPTS = 3;
 const BASE_DELAY_MS = 20;
@@ -30,12 +34,14 @@ export class ShardClient {
 
   /** The stub for the shard owning (namespace, key). Stubs are cheap; a broken one is never reused. */
   stubFor(namespace: string, key: string): DurableObjectStub<ShardDO> {
-    const shard = shardFor(namespace, key, this.config.shards);
-    return this.namespace.get(this.namespace.idFromName(shardName(this.config.region, shard)));
+    return this.stubForShard(shardFor(namespace, key, this.config.shards));
   }
 
+  /** The location hint only matters when the object is first created: placed in this region. */
   stubForShard(shard: number): DurableObjectStub<ShardDO> {
-    return this.namespace.get(this.namespace.idFromName(shardName(this.config.region, shard)));
+    const id = this.namespace.idFromName(shardName(this.config.region, shard));
+    const hint = this.config.locationHint;
+    return hint ? this.namespace.get(id, { locationHint: hint }) : this.namespace.get(id);
   }
 
   read(namespace: string, key: string): Promise<ShardRead> {
@@ -48,14 +54,46 @@ export class ShardClient {
     );
   }
 
-  remove(namespace: string, key: string): Promise<{ existed: boolean; l3: L3Outcome }> {
+  remove(namespace: string, key: string): Promise<ShardRemove> {
+    return retrying(
+      () => this.stubFor(namespace, key).remove(namespace, key) as Promise<ShardRemove>,
+    );
+  }
+
+  applyRemote(
+    shard: number,
+    origin: string,
+    direct: boolean,
+    events: ReplicationEvent[],
+  ): Promise<ApplyResult> {
+    return retrying(
+      () => this.stubForShard(shard).applyRemote(origin, direct, events) as Promise<ApplyResult>,
+    );
+  }
+
+  digest(shard: number, asOf: number): Promise<number[]> {
+    return retrying(() => this.stubForShard(shard).digest(asOf) as Promise<number[]>);
+  }
+
+  listVersions(
+    shard: number,
+    buckets: number[],
+    asOf: number,
+    limit: number,
+    after?: { ns: string; key: string },
+  ): Promise<KeyVersion[]> {
     return retrying(
       () =>
-        this.stubFor(namespace, key).remove(namespace, key) as Promise<{
-          existed: boolean;
-          l3: L3Outcome;
-        }>,
+        this.stubForShard(shard).listVersions(buckets, asOf, limit, after) as Promise<KeyVersion[]>,
     );
+  }
+
+  replicationStats(shard: number): Promise<ReplicationStats> {
+    return retrying(() => this.stubForShard(shard).replicationStats() as Promise<ReplicationStats>);
+  }
+
+  antiEntropyNow(shard: number): Promise<unknown> {
+    return retrying(() => this.stubForShard(shard).antiEntropyNow() as Promise<unknown>);
   }
 
   stats(shard: number): Promise<ShardStats> {

@@ -28,6 +28,17 @@ const DEFAULTS: Config = {
   l0MaxBytes: 0,
   l0MaxTtl: 5,
   l0Policy: DEFAULT_POLICY,
+  peers: {},
+  regions: ['local'],
+  locationHint: undefined,
+  antiEntropyIntervalMs: 300_000,
+  tombstoneGraceMs: 3_600_000,
+  defaultConsistency: 'eventual',
+  namespaceConsistency: {},
+  homeRegion: 'local',
+  namespaceHomes: {},
+  quorumTimeoutMs: 2000,
+  peerTimeoutMs: 5000,
 };
 
 // [variable, Config field, min, max]

@@ -20,6 +20,10 @@ const CODES = [
   ['not-found', 404, 'Not found'],
   ['method-not-allowed', 405, 'Method not allowed'],
   ['tier-unavailable', 503, 'Tier unavailable'],
+  ['invalid-consistency', 400, 'Invalid Strata-Consistency'],
+  ['quorum-not-reached', 503, 'Quorum not reached'],
+  ['home-unreachable', 503, 'Home region unreachable'],
+  ['conflict', 409, 'Conflict'],
   ['internal', 500, 'Internal error'],
 ] as const satisfies readonly (readonly [ErrorCode, number, string])[];
 
