@@ -175,6 +175,8 @@ export class ShardDO extends DurableObject<Env> {
         now + Math.floor(Math.random() * Math.max(config.antiEntropyIntervalMs, 1)),
       );
     });
+    // Whatever the last incarnation left to deliver gets an alarm, even if its alarm was lost.
+    if (Object.keys(config.peers).length > 0) void ctx.blockConcurrencyWhile(() => this.armAlarm());
     const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env;
     this.l3 =
       url && token ? withTimeout(new RedisTier(createRedis(url, token)), config.l3TimeoutMs) : null;

@@ -40,13 +40,12 @@ describe('consistency levels', () => {
     expect(parseConsistency(undefined)).toBeUndefined();
     expect(parseConsistency(' Quorum ')).toBe('quorum');
     for (const bad of ['', 'linearizable', 'strong,quorum']) {
-      const err = (() => {
-        try {
-          parseConsistency(bad);
-        } catch (e) {
-          return e;
-        }
-      })();
+      let err: unknown = null;
+      try {
+        parseConsistency(bad);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(StrataError);
       expect((err as StrataError).status).toBe(400);
     }
