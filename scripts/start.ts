@@ -3,45 +3,59 @@
  *
  *   redis-server (persistent, .strata/redis)   or the embedded in-memory store
  *     └─ L3 server (Upstash REST, random token, free port)
- *          └─ wrangler dev (the Worker, Durable Objects in .strata/wrangler)
+ *          └─ wrangler dev per region (the Worker, Durable Objects in .strata/)
+ *
+ * One region by default, named `local`, on PORT with its state in
+ * .strata/wrangler (the top-level wrangler.toml config, no peers). With
+ * `--regions N` (1–8), N regions share the one L3: region i is named
+ * us-east, eu-west, ap-southeast, then region-3, …, listens on PORT + i, keeps
+ * its state in .strata/regions/<name>/, and has the others as PEERS; a fresh
+ * ES256 replication key pair per region is generated at every start and kept
+ * in memory only.
  *
  * Environment:
- *   PORT                 Worker port (default 8787)
- *   STRATA_DEV_API_KEY   bootstrap admin key handed to the Worker as
+ *   PORT                 port of the first region (default 8787)
+ *   STRATA_DEV_API_KEY   bootstrap admin key handed to every region as
  *                        STRATA_ADMIN_KEY (default `strata-dev-admin-key`)
  * Flags:
- *   --fresh     wipe .strata/ (L3 data, Durable Object state) first
- *   --verbose   log every L3 request
+ *   --regions N  run N regions (default 1)
+ *   --fresh      wipe .strata/ (L3 data, Durable Object state) first
+ *   --verbose    log every L3 request
  *
  * Ctrl-C or SIGTERM stops everything started here and exits 0; if any child
  * dies on its own, the rest is stopped and the exit code is non-zero.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type L3Server, randomToken, startL3Server } from './l3-server.ts';
 import { findRedisServer, type RedisProcess, startRedis } from './lib/redis-process.ts';
+import {
+  LOCATION_HINTS,
+  type RegionProcess,
+  regionName,
+  startRegion,
+} from './lib/region-process.ts';
+import { generateRegionKeys } from './lib/replication-keys.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = join(ROOT, '.strata');
 const DEFAULT_ADMIN_KEY = 'strata-dev-admin-key';
-const HEALTH_POLL_MS = 300;
+const MAX_REGIONS = 8;
 /** After this long without a 200 from /healthz, print the banner anyway, with a warning. */
 const HEALTH_PATIENCE_MS = 90_000;
+const USAGE = `usage: npm start [-- --regions N] [-- --fresh] [-- --verbose]   (N from 1 to ${MAX_REGIONS}, default 1)`;
 
 const say = (line: string) => console.log(`[strata] ${line}`);
 
 interface Stack {
   redis?: RedisProcess;
   l3?: L3Server;
-  wrangler?: ChildProcess;
-  wranglerExited?: Promise<void>;
+  regions: RegionProcess[];
   stopping: boolean;
 }
 
-const stack: Stack = { stopping: false };
+const stack: Stack = { regions: [], stopping: false };
 
 /** Stops what was started, newest first, then exits with `code`. */
 async function shutdown(code: number, reason?: string): Promise<never> {
@@ -49,7 +63,8 @@ async function shutdown(code: number, reason?: string): Promise<never> {
   stack.stopping = true;
   if (reason) say(reason);
   say('stopping…');
-  await stopWrangler();
+  // SIGTERM to each region's process group (wrangler and workerd), SIGKILL after 5 s.
+  await Promise.allSettled(stack.regions.map((r) => r.stop()));
   await stack.l3?.close().catch((e: unknown) => say(`L3 server: ${String(e)}`));
   await stack.redis?.stop().catch((e: unknown) => say(`redis-server: ${String(e)}`));
   say(code === 0 ? 'stopped' : `stopped (exit ${code})`);
@@ -57,13 +72,7 @@ async function shutdown(code: number, reason?: string): Promise<never> {
 }
 
 function forceExit(): never {
-  if (stack.wrangler?.pid) {
-    try {
-      process.kill(-stack.wrangler.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const region of stack.regions) void region.kill('SIGKILL');
   try {
     if (stack.redis) process.kill(stack.redis.pid, 'SIGKILL');
   } catch {
@@ -72,122 +81,129 @@ function forceExit(): never {
   process.exit(130);
 }
 
-/** SIGTERM to wrangler's whole process group (it runs workerd children), SIGKILL after 5 s. */
-async function stopWrangler(): Promise<void> {
-  const child = stack.wrangler;
-  if (!child?.pid) return;
-  const group = -child.pid;
-  const signal = (s: NodeJS.Signals) => {
-    try {
-      process.kill(group, s);
-    } catch {
-      // the group is already empty
-    }
+interface Options {
+  regions: number;
+  fresh: boolean;
+  verbose: boolean;
+}
+
+/** Parses the flags; prints usage and exits 2 on anything unknown or malformed. */
+function parseArgs(argv: string[]): Options {
+  const options: Options = { regions: 1, fresh: false, verbose: false };
+  const fail = (problem: string): never => {
+    console.error(`${USAGE}\n  ${problem}`);
+    process.exit(2);
   };
-  if (child.exitCode === null && child.signalCode === null) {
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), 5_000);
-    await stack.wranglerExited;
-    clearTimeout(timer);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--fresh') options.fresh = true;
+    else if (arg === '--verbose') options.verbose = true;
+    else if (arg === '--regions' || arg.startsWith('--regions=')) {
+      const raw = arg === '--regions' ? argv[++i] : arg.slice('--regions='.length);
+      if (raw === undefined || !/^\d+$/.test(raw)) fail('--regions needs a number');
+      const n = Number(raw);
+      if (n < 1 || n > MAX_REGIONS) fail(`--regions must be from 1 to ${MAX_REGIONS}, got ${raw}`);
+      options.regions = n;
+    } else fail(`unknown: ${arg}`);
   }
-  // workerd can outlive wrangler (say, when wrangler itself was killed): empty the group.
-  signal('SIGKILL');
+  return options;
 }
 
-/** Prefixes each line of a child's output stream. */
-function pipeLines(
-  stream: NodeJS.ReadableStream | null,
-  prefix: string,
-  out: NodeJS.WriteStream,
-): void {
-  if (!stream) return;
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-    out.write(`${prefix}${line}\n`);
-  });
+/** The health word for the banner: the body's `status`, else the HTTP status. */
+function healthWord(result: { body?: unknown; error?: string }): string {
+  if (result.error !== undefined) return 'not answering 200 yet';
+  const status = (result.body as { status?: unknown } | undefined)?.status;
+  return typeof status === 'string' ? status : 'HTTP 200';
 }
 
-/** Polls `GET /healthz` until it answers 200; returns the last status seen and its body. */
-async function waitForHealth(url: string, key: string): Promise<{ status: number; body: string }> {
-  const started = Date.now();
-  let last = { status: 0, body: '' };
-  while (!stack.stopping) {
-    try {
-      const res = await fetch(`${url}/healthz`, {
-        headers: { authorization: `Bearer ${key}` },
-        signal: AbortSignal.timeout(3_000),
-      });
-      last = { status: res.status, body: await res.text() };
-      if (res.ok) return last;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() - started > HEALTH_PATIENCE_MS) return last;
-    await new Promise((r) => setTimeout(r, HEALTH_POLL_MS));
-  }
-  return last;
+interface RegionStatus {
+  region: RegionProcess;
+  health: { body?: unknown; error?: string };
 }
 
 function banner(opts: {
-  url: string;
+  regions: RegionStatus[];
   key: string;
   keyIsDefault: boolean;
   l3: L3Server;
   l3Token: string;
   redis?: RedisProcess;
-  health: { status: number; body: string };
+  single: boolean;
 }): string {
-  const { url, key } = opts;
-  let health = `HTTP ${opts.health.status || 'no answer'}`;
-  try {
-    health = (JSON.parse(opts.health.body) as { status?: string }).status ?? health;
-  } catch {
-    // not JSON: keep the HTTP status
-  }
+  const { key } = opts;
   const l3Backend = opts.redis
     ? `${opts.redis.url}   (redis-cli -p ${opts.redis.port}; data in ${relative(ROOT, join(STATE_DIR, 'redis'))}/)`
     : 'embedded in-memory store (data is lost on exit)';
-  const lines = [
-    '',
-    `  Strata is running at ${url}   (health: ${health})`,
-    '',
-    `  Admin key   ${key}${opts.keyIsDefault ? '   (the default; set STRATA_DEV_API_KEY to change it)' : ''}`,
-    '',
-    '  Try it:',
-    `    curl -H "Authorization: Bearer ${key}" -X PUT --data hello ${url}/v1/cache/demo/greeting`,
-    `    curl -H "Authorization: Bearer ${key}" ${url}/v1/cache/demo/greeting`,
-    '',
-    `  L3          ${opts.l3.url}   (Upstash REST, token ${opts.l3Token})`,
-    `  Redis       ${l3Backend}`,
-    '  State       .strata/   (start with `npm start -- --fresh` to wipe it)',
-    '  Stop        Ctrl-C',
-    '',
-  ];
-  if (opts.health.status !== 200) {
+  const keyLine = `  Admin key   ${key}${opts.keyIsDefault ? '   (the default; set STRATA_DEV_API_KEY to change it)' : ''}`;
+  const lines: string[] = [''];
+  const first = opts.regions[0] as RegionStatus;
+  if (opts.single) {
+    const url = first.region.url;
     lines.push(
-      `  warning: /healthz has not answered 200 yet (last: ${health}); see the wrangler output above`,
+      `  Strata is running at ${url}   (health: ${healthWord(first.health)})`,
+      '',
+      keyLine,
+      '',
+      '  Try it:',
+      `    curl -H "Authorization: Bearer ${key}" -X PUT --data hello ${url}/v1/cache/demo/greeting`,
+      `    curl -H "Authorization: Bearer ${key}" ${url}/v1/cache/demo/greeting`,
       '',
     );
+  } else {
+    const second = opts.regions[1] as RegionStatus;
+    const width = Math.max(...opts.regions.map((r) => r.region.name.length));
+    lines.push(`  Strata is running: ${opts.regions.length} regions sharing one L3`, '');
+    for (const { region, health } of opts.regions) {
+      lines.push(
+        `    ${region.name.padEnd(width)}   ${region.url}   (health: ${healthWord(health)})`,
+      );
+    }
+    lines.push(
+      '',
+      keyLine,
+      '',
+      `  Try it: write in ${first.region.name}, read in ${second.region.name}:`,
+      `    curl -H "Authorization: Bearer ${key}" -X PUT --data hello ${first.region.url}/v1/cache/demo/greeting`,
+      `    curl -H "Authorization: Bearer ${key}" ${second.region.url}/v1/cache/demo/greeting`,
+      '',
+      '  Keys        a fresh ES256 replication key pair per region (kid <region>/dev), in memory only',
+    );
   }
+  lines.push(
+    `  L3          ${opts.l3.url}   (Upstash REST, token ${opts.l3Token})`,
+    `  Redis       ${l3Backend}`,
+    opts.single
+      ? '  State       .strata/   (start with `npm start -- --fresh` to wipe it)'
+      : '  State       .strata/regions/<name>/, L3 in .strata/redis   (`--fresh` wipes .strata/)',
+    '  Stop        Ctrl-C',
+    '',
+  );
+  for (const { region, health } of opts.regions) {
+    if (health.error === undefined) continue;
+    lines.push(
+      `  warning: ${opts.single ? '' : `${region.name}: `}/healthz has not answered 200 yet (${health.error}); see the wrangler output above`,
+    );
+  }
+  if (opts.regions.some((r) => r.health.error !== undefined)) lines.push('');
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
-  const unknown = [...args].filter((a) => a !== '--fresh' && a !== '--verbose');
-  if (unknown.length) {
-    console.error(`usage: npm start [-- --fresh] [-- --verbose]   (unknown: ${unknown.join(' ')})`);
+  const options = parseArgs(process.argv.slice(2));
+  const port = Number(process.env.PORT || 8787);
+  if (!Number.isInteger(port) || port < 1 || port + options.regions - 1 > 65535) {
+    console.error(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
     process.exit(2);
   }
-  const port = Number(process.env.PORT || 8787);
   const key = process.env.STRATA_DEV_API_KEY || DEFAULT_ADMIN_KEY;
-  const url = `http://127.0.0.1:${port}`;
+  const single = options.regions === 1;
 
   // A second Ctrl-C while stopping kills what is left at once.
   const onSignal = () => (stack.stopping ? forceExit() : void shutdown(0));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  if (args.has('--fresh')) {
+  if (options.fresh) {
     rmSync(STATE_DIR, { recursive: true, force: true });
     say('--fresh: wiped .strata/');
   }
@@ -211,62 +227,76 @@ async function main(): Promise<void> {
     redisUrl: stack.redis?.url,
     embedded: !stack.redis,
     token: l3Token,
-    log: args.has('--verbose') ? (line) => console.log(`[l3] ${line}`) : undefined,
+    log: options.verbose ? (line) => console.log(`[l3] ${line}`) : undefined,
   });
   say(`L3 server on ${stack.l3.url}`);
   if (stack.stopping) return;
 
-  // The Node running this script (22, from node_modules) must also run wrangler:
-  // its shebang would otherwise pick whatever `node` comes first on PATH.
-  const path = [
-    dirname(process.execPath),
-    join(ROOT, 'node_modules', '.bin'),
-    process.env.PATH ?? '',
-  ].join(delimiter);
-  const wranglerArgs = [
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--var',
-    `UPSTASH_REDIS_REST_URL:${stack.l3.url}`,
-    '--var',
-    `UPSTASH_REDIS_REST_TOKEN:${l3Token}`,
-    '--var',
-    `STRATA_ADMIN_KEY:${key}`,
-    '--persist-to',
-    join(STATE_DIR, 'wrangler'),
-  ];
-  const wrangler = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), wranglerArgs, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PATH: path,
-      WRANGLER_SEND_METRICS: 'false',
-      // Strata never reads request.cf; skip miniflare's fetch of it (a warning and
-      // a stack trace on every start when offline). Set it to true to re-enable.
-      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so shutdown can signal wrangler and workerd together
-    // and a terminal Ctrl-C reaches only us (we stop children in order).
-    detached: true,
-  });
-  stack.wrangler = wrangler;
-  stack.wranglerExited = new Promise((r) => wrangler.once('exit', () => r()));
-  wrangler.once('error', (error) => void shutdown(1, `could not start wrangler: ${error.message}`));
-  wrangler.once('exit', (code, signal) => {
-    void shutdown(1, `wrangler exited unexpectedly (${code ?? signal})`);
-  });
-  pipeLines(wrangler.stdout, '[wrangler] ', process.stdout);
-  pipeLines(wrangler.stderr, '[wrangler] ', process.stderr);
+  const names = Array.from({ length: options.regions }, (_, i) => regionName(i));
+  const urls = names.map((_, i) => `http://127.0.0.1:${port + i}`);
+  const keys = single ? undefined : await generateRegionKeys(names);
+  const output = (line: string, stream: 'stdout' | 'stderr') =>
+    (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
 
-  const health = await waitForHealth(url, key);
+  for (const [i, name] of names.entries()) {
+    if (stack.stopping) return;
+    const region = await startRegion(
+      single
+        ? {
+            // Exactly the pre-multi-region stack: wrangler.toml's REGION (`local`),
+            // no peers, wrangler's own inspector port, state in .strata/wrangler.
+            name: 'local',
+            label: 'wrangler',
+            port,
+            persistTo: join(STATE_DIR, 'wrangler'),
+            adminKey: key,
+            l3: { url: stack.l3.url, token: l3Token },
+            passRegion: false,
+            inspectorPort: null,
+            output,
+          }
+        : {
+            name,
+            port: port + i,
+            persistTo: join(STATE_DIR, 'regions', name),
+            adminKey: key,
+            l3: { url: stack.l3.url, token: l3Token },
+            replication: {
+              peers: Object.fromEntries(
+                names.flatMap((peer, j) => (j === i ? [] : [[peer, urls[j] as string]])),
+              ),
+              keys: keys ?? {},
+            },
+            locationHint: LOCATION_HINTS[name],
+            output,
+          },
+    );
+    stack.regions.push(region);
+    const what = single ? 'wrangler' : `region ${name} (wrangler)`;
+    void region.exited.then((code) => shutdown(1, `${what} exited unexpectedly (${code})`));
+  }
+  if (!single) say(`started ${names.length} regions: ${names.join(', ')}`);
+
+  const statuses = await Promise.all(
+    stack.regions.map(async (region): Promise<RegionStatus> => {
+      try {
+        return { region, health: { body: await region.waitHealthy(HEALTH_PATIENCE_MS) } };
+      } catch (error) {
+        return { region, health: { error: (error as Error).message.replace(/^region \S+: /, '') } };
+      }
+    }),
+  );
   if (stack.stopping) return;
-  const keyIsDefault = !process.env.STRATA_DEV_API_KEY;
   console.log(
-    banner({ url, key, keyIsDefault, l3: stack.l3, l3Token, redis: stack.redis, health }),
+    banner({
+      regions: statuses,
+      key,
+      keyIsDefault: !process.env.STRATA_DEV_API_KEY,
+      l3: stack.l3,
+      l3Token,
+      redis: stack.redis,
+      single,
+    }),
   );
 }
 
