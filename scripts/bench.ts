@@ -20,6 +20,8 @@
  *   npm run bench                 # ~1.5 min: 5 s per measurement
  *   npm run bench -- --quick      # ~30 s smoke run
  *   npm run bench -- --duration 10 --connections 16 --value-bytes 4096
+ *   npm run bench -- --regions 3  # replication lag and write latency per consistency level
+ *                                 # (scripts/bench/regions.ts)
  *
  * This file is the run's outline: set up, start redis-server and the L3
  * server, run the scenarios (scripts/bench/scenarios.ts), write the results
@@ -176,7 +178,11 @@ async function main(): Promise<void> {
 }
 
 abortOnSignals();
-main()
+const argv = process.argv.slice(2);
+const run = argv.some((a) => a === '--regions' || a.startsWith('--regions='))
+  ? import('./bench/regions.ts').then((m) => m.runRegionsBench(argv))
+  : main();
+run
   .then(async () => {
     await cleanUp();
     progress(

@@ -4,7 +4,7 @@
  * same port with its persisted state. (No replication is asserted here.)
  */
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { type Cluster, startCluster } from '../helpers/cluster.ts';
+import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 
 let cluster: Cluster | undefined;
 

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 
 import { compareHlc, type Hlc, parseHlc } from '../../src/hlc.ts';
 import { createSigner } from '../../src/replication/signing.ts';
 import { checkLinearizable, type RegisterOp } from '../../src/sim/linearizability.ts';
-import { type Cluster, startCluster } from '../helpers/cluster.ts';
+import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
 /** The bound the README states for a write to be readable in every region, locally. */

@@ -1,5 +1,5 @@
 /**
- * A local multi-region Strata cluster for the sim tests: one `wrangler dev`
+ * A local multi-region Strata cluster for the sim tests and the multi-region benchmark: one `wrangler dev`
  * per region (scripts/lib/region-process.ts), all on the test project's
  * shared L3, each behind a fault proxy (./fault-proxy.ts).
  *
@@ -16,15 +16,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import {
   LOCATION_HINTS,
   pickPort,
   REGION_NAMES,
   type RegionProcess,
   startRegion,
-} from '../../scripts/lib/region-process.ts';
-import { generateRegionKeys, type RegionKeySet } from '../../scripts/lib/replication-keys.ts';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
+} from './region-process.ts';
+import { generateRegionKeys, type RegionKeySet } from './replication-keys.ts';
 
 export interface ClusterOptions {
   /** Region names; default `us-east`, `eu-west`, `ap-southeast`. */
