@@ -89,9 +89,30 @@ function checkEvent(config: Config, shard: number, e: ReplicationEvent): void {
       m.expiresAt !== e.expiresAt
     )
       throw new StrataError('bad-request', 'An event and its metadata disagree.');
-    if (e.value === undefined || m.size > LIMITS.hardMaxValueBytes)
+    if (
+      e.value === undefined ||
+      m.size > LIMITS.hardMaxValueBytes ||
+      decodedLength(e.value) !== m.size
+    )
       throw new StrataError('bad-request', 'An event carries metadata without a valid value.');
+    if (
+      m.tags.length > LIMITS.maxTags ||
+      m.tags.some((t) => t.length > LIMITS.maxTagBytes) ||
+      m.contentType.length > LIMITS.maxContentTypeBytes
+    )
+      throw new StrataError('bad-request', 'An event’s metadata exceeds the documented limits.');
+  } else if (e.value !== undefined) {
+    throw new StrataError('bad-request', 'An event carries a value without metadata.');
   }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Bytes a base64 text decodes to, or -1 when it is not base64: checked before a shard ever sees it. */
+function decodedLength(text: string): number {
+  if (text.length % 4 !== 0 || !BASE64.test(text)) return -1;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return (text.length / 4) * 3 - padding;
 }
 
 internalRoutes.post('/replicate', async (c) => {

@@ -19,10 +19,10 @@
  * L3 is shared, so a value read through L3 proves nothing about replication.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 import { compareHlc, type Hlc, parseHlc } from '../../src/hlc.ts';
 import { createSigner } from '../../src/replication/signing.ts';
 import { checkLinearizable, type RegisterOp } from '../../src/sim/linearizability.ts';
-import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
 /** The bound the README states for a write to be readable in every region, locally. */
@@ -251,6 +251,28 @@ describe('eventual replication', () => {
     const after = await get('eu-west', ns, key);
     expect(after.body).toBe(before.body);
     expect(after.version).toBe(before.version);
+    // Signed but malformed deliveries are refused at the edge, before any shard sees them.
+    const post = async (payload: unknown) => {
+      const body = JSON.stringify(payload);
+      return (
+        await fetch(`${cluster.url('eu-west')}/internal/replicate`, {
+          method: 'POST',
+          headers: { authorization: await signer.sign('eu-west', 'replicate', body) },
+          body,
+        })
+      ).status;
+    };
+    const good = { origin: 'us-east', shard, shards, direct: true, events: [e2] };
+    expect(
+      await post({
+        ...good,
+        events: [{ ...e2, value: Buffer.from('other size').toString('base64') }],
+      }),
+    ).toBe(400);
+    expect(await post({ ...good, shard: (shard + 1) % shards })).toBe(400);
+    expect(await post({ ...good, shards: shards + 1 })).toBe(409);
+    expect(await post({ ...good, origin: 'ap-southeast' })).toBe(403);
+    expect(await post({ ...good, events: [{ ...e2, ns: 'Bad Namespace' }] })).toBe(400);
     // A forged or unsigned delivery is refused.
     const forged = await fetch(`${cluster.url('eu-west')}/internal/replicate`, {
       method: 'POST',
