@@ -254,11 +254,54 @@ function benchOptions(opts: RegionOptions): Options {
 interface LagResult {
   writes: number;
   writeErrors: number;
-  sampled: number;
-  /** Samples not seen within the 10 s cut-off. */
+  /** Server side: origin HLC → applied in the peer's shard, from each peer's histogram. */
+  applied: Record<string, { events: number; p50: number; p90: number; p99: number }>;
+  /** Client side: PUT acknowledged → a GET in the peer serves the new ETag (one follower per region at a time). */
+  seen: Record<string, LatencySummary & { samples: number }>;
+  /** Followed writes not seen within 10 s. */
   unseen: number;
-  perRegion: Record<string, LatencySummary & { samples: number }>;
-  all: LatencySummary & { samples: number };
+}
+
+const LAG_METRIC = 'strata_replication_apply_lag_seconds';
+
+/** Cumulative bucket counts of the lag histogram for events from `origin`, by upper bound. */
+async function lagBuckets(
+  cluster: Cluster,
+  region: string,
+  origin: string,
+): Promise<Map<number, number>> {
+  const res = await fetch(`${cluster.url(region)}/metrics`, {
+    headers: { authorization: `Bearer ${cluster.adminKey}` },
+  });
+  const text = await res.text();
+  const out = new Map<number, number>();
+  const line = new RegExp(`^${LAG_METRIC}_bucket\\{origin="${origin}",le="([^"]+)"\\} (\\d+)$`);
+  for (const l of text.split('\n')) {
+    const m = line.exec(l);
+    if (m) out.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/** Quantile `q` of a histogram given as cumulative counts, interpolating linearly inside a bucket (as Prometheus does). */
+export function histogramQuantile(q: number, cumulative: Map<number, number>): number {
+  const bounds = [...cumulative.keys()].sort((a, b) => a - b);
+  const total = cumulative.get(Number.POSITIVE_INFINITY) ?? 0;
+  if (total === 0) return 0;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const upper of bounds) {
+    const count = cumulative.get(upper) ?? 0;
+    if (count >= rank) {
+      if (!Number.isFinite(upper)) return lower;
+      const inBucket = count - below;
+      return inBucket === 0 ? upper : lower + ((upper - lower) * (rank - below)) / inBucket;
+    }
+    lower = upper;
+    below = count;
+  }
+  return lower;
 }
 
 async function lagRun(
@@ -285,7 +328,7 @@ async function lagRun(
   // Every region holds every key first, so only replication can bring a newer version.
   for (let k = 0; k < keys; k++) await call(origin, 'PUT', `k${k}`, value);
   const deadline = Date.now() + 15_000;
-  for (let k = 0; k < keys; k += 1) {
+  for (let k = 0; k < keys; k++) {
     for (const r of others) {
       while ((await call(r, 'GET', `k${k}`)).status !== 200) {
         if (Date.now() > deadline) throw new Error(`pre-fill of k${k} did not reach ${r}`);
@@ -293,46 +336,54 @@ async function lagRun(
       }
     }
   }
+  const before = await Promise.all(others.map((r) => lagBuckets(cluster, r, origin)));
 
-  const samples: Record<string, number[]> = Object.fromEntries(others.map((r) => [r, []]));
   let writes = 0;
   let writeErrors = 0;
-  let sampled = 0;
   let unseen = 0;
-  const follows: Promise<void>[] = [];
-  const follow = async (region: string, key: string, etag: string, ackedAt: number) => {
-    const cutoff = ackedAt + 10_000;
-    while (performance.now() < cutoff && !signal.aborted) {
-      const r = await call(region, 'GET', key).catch(() => null);
-      if (r?.etag === etag) {
-        (samples[region] as number[]).push(performance.now() - ackedAt);
-        return;
+  let latest: { key: string; etag: string; ackedAt: number } | null = null;
+  let writing = true;
+  const seen: Record<string, number[]> = Object.fromEntries(others.map((r) => [r, []]));
+  // One follower per region at a time, polling every 10 ms: light enough not to slow what it measures.
+  const follower = async (region: string) => {
+    let last: string | null = null;
+    while (writing && !signal.aborted) {
+      const target = latest;
+      if (!target || target.etag === last) {
+        await new Promise((res) => setTimeout(res, 5));
+        continue;
       }
-      await new Promise((res) => setTimeout(res, 2));
+      last = target.etag;
+      for (;;) {
+        const r = await call(region, 'GET', target.key).catch(() => null);
+        if (r?.etag === target.etag) {
+          (seen[region] as number[]).push(performance.now() - target.ackedAt);
+          break;
+        }
+        if (performance.now() - target.ackedAt > 10_000) {
+          unseen++;
+          break;
+        }
+        await new Promise((res) => setTimeout(res, 10));
+      }
     }
-    unseen++;
   };
+  const followers = others.map(follower);
+
   const interval = 1000 / opts.rate;
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let i = 0; performance.now() - started < opts.lagSeconds * 1000; i++) {
     signal.throwIfAborted();
-    const due = started + i * interval;
-    const wait = due - performance.now();
+    const wait = started + i * interval - performance.now();
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
     const key = `k${i % keys}`;
     inFlight.push(
       call(origin, 'PUT', key, value)
         .then((w) => {
           writes++;
-          if (w.status !== 201 || !w.etag) {
-            writeErrors++;
-            return;
-          }
-          if (i % opts.sample !== 0) return;
-          sampled++;
-          const ackedAt = performance.now();
-          for (const r of others) follows.push(follow(r, key, w.etag, ackedAt));
+          if (w.status !== 201 || !w.etag) writeErrors++;
+          else latest = { key, etag: w.etag, ackedAt: performance.now() };
         })
         .catch(() => {
           writes++;
@@ -341,17 +392,31 @@ async function lagRun(
     );
   }
   await Promise.all(inFlight);
-  await Promise.all(follows);
-  const all = Object.values(samples).flat();
+  writing = false;
+  await Promise.all(followers);
+  // Let the last batches land, then read each peer's histogram again.
+  await new Promise((res) => setTimeout(res, 2_000));
+  const after = await Promise.all(others.map((r) => lagBuckets(cluster, r, origin)));
+  const applied: LagResult['applied'] = {};
+  others.forEach((r, i) => {
+    const diff = new Map<number, number>();
+    for (const [le, n] of after[i] as Map<number, number>)
+      diff.set(le, n - ((before[i] as Map<number, number>).get(le) ?? 0));
+    applied[r] = {
+      events: diff.get(Number.POSITIVE_INFINITY) ?? 0,
+      p50: histogramQuantile(0.5, diff) * 1000,
+      p90: histogramQuantile(0.9, diff) * 1000,
+      p99: histogramQuantile(0.99, diff) * 1000,
+    };
+  });
   return {
     writes,
     writeErrors,
-    sampled,
-    unseen,
-    perRegion: Object.fromEntries(
-      Object.entries(samples).map(([r, s]) => [r, { ...summarize(s), samples: s.length }]),
+    applied,
+    seen: Object.fromEntries(
+      Object.entries(seen).map(([r, s]) => [r, { ...summarize(s), samples: s.length }]),
     ),
-    all: { ...summarize(all), samples: all.length },
+    unseen,
   };
 }
 
@@ -375,16 +440,19 @@ function table(
       return `| ${m.name} | ${r.rps.toFixed(0)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ${(r.latencyMs.p50 / base.result.latencyMs.p50).toFixed(2)}× | ${r.requests - r.ok} |`;
     }),
     '',
-    `### Replication lag (${lag.writes} writes at ${opts.rate}/s for ${opts.lagSeconds} s; ${lag.sampled} followed in each other region)`,
+    `### Replication lag (${lag.writes} writes at ${opts.rate}/s to the first region for ${opts.lagSeconds} s)`,
     '',
-    '| region | samples | p50 ms | p99 ms | max ms |',
-    '|---|--:|--:|--:|--:|',
-    ...Object.entries(lag.perRegion).map(
-      ([r, s]) => `| ${r} | ${s.samples} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.max)} |`,
-    ),
-    `| all | ${lag.all.samples} | ${ms(lag.all.p50)} | ${ms(lag.all.p99)} | ${ms(lag.all.max)} |`,
+    "Applied: from the write (its HLC) to the event applied in the peer's shard, from the peer's `strata_replication_apply_lag_seconds` histogram (interpolated within buckets). Seen: from the PUT's acknowledgement to a GET in the peer serving the new ETag (one follower per region at a time, polling every 10 ms).",
     '',
-    `Write errors during the lag run: ${lag.writeErrors}; samples not seen within 10 s: ${lag.unseen}.`,
+    '| region | events applied | applied p50 ms | applied p90 ms | applied p99 ms | seen samples | seen p50 ms | seen p99 ms |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...Object.keys(lag.applied).map((r) => {
+      const a = lag.applied[r] as LagResult['applied'][string];
+      const c = lag.seen[r] as LagResult['seen'][string];
+      return `| ${r} | ${a.events} | ${ms(a.p50)} | ${ms(a.p90)} | ${ms(a.p99)} | ${c.samples} | ${ms(c.p50)} | ${ms(c.p99)} |`;
+    }),
+    '',
+    `Write errors during the lag run: ${lag.writeErrors}; followed writes not seen within 10 s: ${lag.unseen}.`,
     `Command: \`${command}\`; wall time ${wallS.toFixed(0)} s.`,
     '',
   ];

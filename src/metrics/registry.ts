@@ -12,9 +12,20 @@ export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 ];
 
+/** Replication lag buckets, seconds: finer where local and in-continent lag falls. */
+export const LAG_BUCKETS = [
+  0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30,
+];
+
 interface MetricInfo {
   type: 'counter' | 'histogram';
   help: string;
+  /** Histogram bucket bounds; `LATENCY_BUCKETS` when absent. */
+  buckets?: readonly number[];
+}
+
+function bucketsOf(name: string): readonly number[] {
+  return METRICS[name]?.buckets ?? LATENCY_BUCKETS;
 }
 
 /** Every metric Strata exports, with its help text. */
@@ -50,6 +61,7 @@ export const METRICS: Record<string, MetricInfo> = {
   strata_replication_apply_lag_seconds: {
     type: 'histogram',
     help: 'Time from a write in its origin region (its HLC) to its application here, by origin.',
+    buckets: LAG_BUCKETS,
   },
 };
 
@@ -81,15 +93,15 @@ export class Registry {
 
   observe(name: string, labels: Labels, value: number): void {
     const key = seriesKey(name, labels);
+    const bounds = bucketsOf(name);
     let h = this.histograms.get(key);
     if (!h) {
-      h = new Array(LATENCY_BUCKETS.length + 2).fill(0);
+      h = new Array(bounds.length + 2).fill(0);
       this.histograms.set(key, h);
     }
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++)
-      if (value <= (LATENCY_BUCKETS[i] as number)) (h[i] as number)++;
-    h[LATENCY_BUCKETS.length] = (h[LATENCY_BUCKETS.length] as number) + value;
-    h[LATENCY_BUCKETS.length + 1] = (h[LATENCY_BUCKETS.length + 1] as number) + 1;
+    for (let i = 0; i < bounds.length; i++) if (value <= (bounds[i] as number)) (h[i] as number)++;
+    h[bounds.length] = (h[bounds.length] as number) + value;
+    h[bounds.length + 1] = (h[bounds.length + 1] as number) + 1;
   }
 
   isEmpty(): boolean {
@@ -128,16 +140,17 @@ export class Registry {
           if (k === name || k.startsWith(`${name}{`)) lines.push(`${k} ${v}`);
         continue;
       }
+      const bounds = bucketsOf(name);
       for (const [k, h] of [...this.histograms].sort()) {
         if (!(k === name || k.startsWith(`${name}{`))) continue;
         const labels = k === name ? '' : k.slice(name.length + 1, -1);
         const join = (extra: string) => `{${labels ? `${labels},` : ''}${extra}}`;
-        LATENCY_BUCKETS.forEach((b, i) => {
+        bounds.forEach((b, i) => {
           lines.push(`${name}_bucket${join(`le="${b}"`)} ${h[i]}`);
         });
-        const count = h[LATENCY_BUCKETS.length + 1];
+        const count = h[bounds.length + 1];
         lines.push(`${name}_bucket${join('le="+Inf"')} ${count}`);
-        lines.push(`${name}_sum${labels ? `{${labels}}` : ''} ${h[LATENCY_BUCKETS.length]}`);
+        lines.push(`${name}_sum${labels ? `{${labels}}` : ''} ${h[bounds.length]}`);
         lines.push(`${name}_count${labels ? `{${labels}}` : ''} ${count}`);
       }
     }
