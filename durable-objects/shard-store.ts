@@ -203,6 +203,21 @@ export class ShardStore {
     return row ? (parseHlc(row.v) ?? undefined) : undefined;
   }
 
+  /** The shard index callers stated (see ShardDO.shardIndex), if any. */
+  shardIndex(): number | null {
+    const row = this.sql
+      .exec<{ v: string }>("SELECT v FROM shard_meta WHERE k = 'shard'")
+      .toArray()[0];
+    return row ? Number(row.v) : null;
+  }
+
+  saveShardIndex(shard: number): void {
+    this.sql.exec(
+      "INSERT INTO shard_meta (k, v) VALUES ('shard', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+      String(shard),
+    );
+  }
+
   saveHlc(text: string): void {
     this.sql.exec(
       "INSERT INTO shard_meta (k, v) VALUES ('hlc', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",

@@ -136,8 +136,12 @@ export class ShardDO extends DurableObject<Env> {
   private snapshotDue: number | null = null;
   private readonly versions: KeyVersions;
   private readonly outbox: Outbox;
-  /** This shard's index, from its name `<region>:shard:<n>`; null if the runtime does not tell. */
-  private readonly shardIndex: number | null;
+  /**
+   * This shard's index: from its name `<region>:shard:<n>` where the runtime
+   * gives it, else as the callers state it (and remembered in SQLite, since
+   * the alarm has no caller). Null until known: nothing replicates without it.
+   */
+  private shardIndex: number | null;
   private readonly config: ReturnType<typeof configFor>;
   private antiEntropyRounds = 0;
   private antiEntropyRepaired = 0;
@@ -163,7 +167,7 @@ export class ShardDO extends DurableObject<Env> {
     this.versions = new KeyVersions(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage.sql);
     const m = /:shard:(\d+)$/.exec(ctx.id.name ?? '');
-    this.shardIndex = m ? Number(m[1]) : null;
+    this.shardIndex = m ? Number(m[1]) : this.store.shardIndex();
     const now = Date.now();
     ctx.storage.transactionSync(() => {
       // A shard created before key_versions existed: seed it from the rows it holds.
@@ -206,7 +210,8 @@ export class ShardDO extends DurableObject<Env> {
     return fill.promise;
   }
 
-  async write(input: ShardWriteInput): Promise<ShardWrite> {
+  async write(input: ShardWriteInput, shard?: number): Promise<ShardWrite> {
+    this.learnIndex(shard);
     const now = Date.now();
     const version = formatHlc(this.hlc.now());
     const meta: EntryMeta = {
@@ -251,7 +256,8 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   /** Deletes (ns, key) everywhere: a tombstone versioned like a write, replicated, kept for the grace period. */
-  async remove(namespace: string, key: string): Promise<ShardRemove> {
+  async remove(namespace: string, key: string, shard?: number): Promise<ShardRemove> {
+    this.learnIndex(shard);
     const now = Date.now();
     const version = formatHlc(this.hlc.now());
     const expiresAt = now + this.config.tombstoneGraceMs;
@@ -279,7 +285,9 @@ export class ShardDO extends DurableObject<Env> {
     origin: string,
     direct: boolean,
     events: ReplicationEvent[],
+    shard?: number,
   ): Promise<ApplyResult> {
+    this.learnIndex(shard);
     const now = Date.now();
     const result: ApplyResult = { applied: 0, stale: 0, duplicate: 0, hwm: 0, changed: [] };
     this.ctx.storage.transactionSync(() => {
@@ -367,6 +375,14 @@ export class ShardDO extends DurableObject<Env> {
       this.store.delete(ns, key);
     }
     this.versions.record({ ns, key, version, expiresAt, deleted: false }, 0);
+  }
+
+  /** Records the index a caller gives, when the runtime did not name this object. */
+  private learnIndex(shard: number | undefined): void {
+    if (this.shardIndex !== null || shard === undefined) return;
+    this.shardIndex = shard;
+    this.store.saveShardIndex(shard);
+    this.replicatorPromise = null;
   }
 
   private appendOutbox(event: Omit<ReplicationEvent, 'seq'>, now: number): number {

@@ -48,16 +48,17 @@ export class ShardClient {
     return retrying(() => this.stubFor(namespace, key).read(namespace, key) as Promise<ShardRead>);
   }
 
+  /** The shard index travels with the call: a shard that cannot read its own name learns it (and needs it to replicate). */
   write(input: ShardWriteInput): Promise<ShardWrite> {
-    return retrying(
-      () => this.stubFor(input.namespace, input.key).write(input) as Promise<ShardWrite>,
-    );
+    const shard = shardFor(input.namespace, input.key, this.config.shards);
+    return retrying(() => this.stubForShard(shard).write(input, shard) as Promise<ShardWrite>);
   }
 
   remove(namespace: string, key: string): Promise<ShardRemove> {
-    return retrying(
-      () => this.stubFor(namespace, key).remove(namespace, key) as Promise<ShardRemove>,
-    );
+    return retrying(() => {
+      const shard = shardFor(namespace, key, this.config.shards);
+      return this.stubForShard(shard).remove(namespace, key, shard) as Promise<ShardRemove>;
+    });
   }
 
   applyRemote(
@@ -67,7 +68,8 @@ export class ShardClient {
     events: ReplicationEvent[],
   ): Promise<ApplyResult> {
     return retrying(
-      () => this.stubForShard(shard).applyRemote(origin, direct, events) as Promise<ApplyResult>,
+      () =>
+        this.stubForShard(shard).applyRemote(origin, direct, events, shard) as Promise<ApplyResult>,
     );
   }
 

@@ -5,9 +5,11 @@
  * L3), and the digests anti-entropy compares. The cross-region paths (alarms
  * delivering over HTTP, quorum, strong) run in test/sim with real regions.
  */
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64 } from '../../src/base64.ts';
 import type { EntryMeta } from '../../src/entry.ts';
+import { shardFor } from '../../src/hashing.ts';
 import { compareHlc, formatHlc, parseHlc } from '../../src/hlc.ts';
 import type { ReplicationEvent } from '../../src/replication/events.ts';
 import { call, freshNamespace, keyPath, l3, shardStub } from './helpers.ts';
@@ -183,6 +185,36 @@ describe('applying a peer’s events', () => {
     const remote = parseHlc(formatHlc({ wall: future, counter: 0, region: 'eu-west' }));
     expect(version && remote && compareHlc(version, remote) > 0).toBe(true);
     expect((await read(ns, 'k')).body).toBe('local');
+  });
+});
+
+describe('shard identity', () => {
+  it('a shard knows its index from its name (it tags its outbox batches with it)', async () => {
+    const ns = freshNamespace('rep');
+    const stats = await shardStub(ns, 'k').replicationStats();
+    expect(stats.shard).toBe(shardFor(ns, 'k', Number(env.SHARDS)));
+  });
+
+  it('a shard the runtime does not name learns its index from callers and remembers it', async () => {
+    const stub = env.SHARD.get(env.SHARD.newUniqueId());
+    await stub.write(
+      {
+        namespace: 'rep',
+        key: 'k',
+        value: new Uint8Array([1]),
+        contentType: 'application/octet-stream',
+        tags: [],
+        ttl: 60,
+        staleWhileRevalidate: 0,
+        staleIfError: 0,
+      },
+      3,
+    );
+    expect((await stub.replicationStats()).shard).toBe(3);
+    const rows = await runInDurableObject(stub, (_shard, state) =>
+      state.storage.sql.exec<{ v: string }>("SELECT v FROM shard_meta WHERE k = 'shard'").toArray(),
+    );
+    expect(rows[0]?.v).toBe('3');
   });
 });
 
