@@ -306,7 +306,9 @@ describe('faults', () => {
     const metrics = await req('us-east', 'GET', '/metrics');
     expect(metrics.body).toMatch(/strata_replication_outbox_depth\{peer="ap-southeast"\} [1-9]/);
     expect(metrics.body).toMatch(/strata_replication_peer_up\{peer="ap-southeast"\} 0/);
-    expect(metrics.body).toMatch(/strata_replication_delivery_failures_total\{peer="ap-southeast"\} [1-9]/);
+    expect(metrics.body).toMatch(
+      /strata_replication_delivery_failures_total\{peer="ap-southeast"\} [1-9]/,
+    );
     await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - cutAt))));
     cluster.partition('ap-southeast', false);
 
