@@ -225,29 +225,34 @@ function namespaceMap<T>(
   raw: string | undefined,
   value: (v: unknown, where: string) => T,
 ): Record<string, T> {
-  if (raw === undefined || raw.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new Error(`${name} must be a JSON object keyed by namespace`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error(`${name} must be a JSON object keyed by namespace`);
-  }
-  const out: Record<string, T> = {};
-  for (const [ns, v] of Object.entries(parsed)) {
-    if (!LIMITS.namespacePattern.test(ns))
-      throw new Error(`${name}: "${ns}" is not a valid namespace`);
-    out[ns] = value(v, `${name}.${ns}`);
-  }
-  return out;
+  return jsonMap(
+    name,
+    raw,
+    'namespace',
+    (ns) => {
+      if (!LIMITS.namespacePattern.test(ns))
+        throw new Error(`${name}: "${ns}" is not a valid namespace`);
+      return ns;
+    },
+    value,
+  );
 }
 
-/** A JSON object whose keys are region names, e.g. PEERS. */
+/** Parses a JSON object keyed by region name, e.g. PEERS. */
 function regionMap<T>(
   name: string,
   raw: string | undefined,
+  value: (v: unknown, where: string) => T,
+): Record<string, T> {
+  return jsonMap(name, raw, 'region', parseRegion, value);
+}
+
+/** A JSON object from a variable, each key checked by `key` and each value by `value`; `{}` when unset. */
+function jsonMap<T>(
+  name: string,
+  raw: string | undefined,
+  keyedBy: string,
+  key: (k: string) => string,
   value: (v: unknown, where: string) => T,
 ): Record<string, T> {
   if (raw === undefined || raw.trim() === '') return {};
@@ -255,12 +260,12 @@ function regionMap<T>(
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new Error(`${name} must be a JSON object keyed by region`);
+    throw new Error(`${name} must be a JSON object keyed by ${keyedBy}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new Error(`${name} must be a JSON object keyed by region`);
+    throw new Error(`${name} must be a JSON object keyed by ${keyedBy}`);
   const out: Record<string, T> = {};
-  for (const [k, v] of Object.entries(parsed)) out[parseRegion(k)] = value(v, `${name}.${k}`);
+  for (const [k, v] of Object.entries(parsed)) out[key(k)] = value(v, `${name}.${k}`);
   return out;
 }
 

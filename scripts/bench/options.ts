@@ -43,22 +43,7 @@ export function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const num = (
-    name: string,
-    raw: string | undefined,
-    fallback: number,
-    min: number,
-    max: number,
-  ) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) {
-      throw new Error(
-        `--${name} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}\n${USAGE}`,
-      );
-    }
-    return n;
-  };
+  const num = numberOption(USAGE);
   return {
     quick,
     durationS: num('duration', values.duration, quick ? 1 : 5, 0.1, 600),
@@ -67,5 +52,23 @@ export function parseOptions(argv: string[]): Options {
     // Strata's default MAX_VALUE_BYTES is 512 KiB.
     valueBytes: Math.floor(num('value-bytes', values['value-bytes'], 1024, 1, 512 * 1024)),
     keys: Math.floor(num('keys', values.keys, 64, 1, 100_000)),
+  };
+}
+
+/**
+ * A reader of numeric flags for `usage`: the flag's value within [min, max],
+ * the fallback when absent, and an error quoting the usage otherwise.
+ * @example numberOption(USAGE)('rate', '50', 10, 1, 1000) // 50
+ */
+export function numberOption(usage: string) {
+  return (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new Error(
+        `--${name} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}\n${usage}`,
+      );
+    }
+    return n;
   };
 }

@@ -29,7 +29,7 @@ import { startRedis } from '../lib/redis-process.ts';
 import { atCleanUp, controller, progress, ROOT, startedAt } from './lifecycle.ts';
 import { type LatencySummary, type RequestSpec, summarize } from './load.ts';
 import { measureTogether, type Series } from './measure.ts';
-import type { Options } from './options.ts';
+import { numberOption, type Options } from './options.ts';
 import type { Measurement } from './report.ts';
 import { writeResults } from './results.ts';
 import type { DevWorker } from './wrangler-dev.ts';
@@ -75,21 +75,7 @@ function parse(argv: string[]): RegionOptions {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const num = (
-    name: string,
-    raw: string | undefined,
-    fallback: number,
-    min: number,
-    max: number,
-  ) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max)
-      throw new Error(
-        `--${name} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}\n${USAGE}`,
-      );
-    return n;
-  };
+  const num = numberOption(USAGE);
   return {
     regions: num('regions', values.regions, 3, 2, 5),
     durationS: num('duration', values.duration, quick ? 1 : 5, 0.5, 120),

@@ -21,6 +21,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 import { compareHlc, type Hlc, parseHlc } from '../../src/hlc.ts';
+import type { ReplicationEvent } from '../../src/replication/events.ts';
 import { createSigner } from '../../src/replication/signing.ts';
 import { checkLinearizable, type RegisterOp } from '../../src/sim/linearizability.ts';
 
@@ -136,6 +137,41 @@ async function convergedInL2(ns: string, key: string, value: string, ms: number)
   });
 }
 
+/** A `put` event as a region would send it, for deliveries the tests forge (signed with a real region key). */
+function putEvent(ns: string, key: string, version: string, text: string): ReplicationEvent {
+  const bytes = Buffer.from(text);
+  const wall = (parseHlc(version) as Hlc).wall;
+  const expiresAt = wall + 3_600_000;
+  return {
+    seq: 0,
+    op: 'put',
+    ns,
+    key,
+    version,
+    expiresAt,
+    meta: {
+      namespace: ns,
+      key,
+      version,
+      createdAt: wall,
+      expiresAt,
+      staleWhileRevalidate: 0,
+      staleIfError: 0,
+      tags: [],
+      contentType: 'application/octet-stream',
+      size: bytes.byteLength,
+    },
+    value: bytes.toString('base64'),
+  };
+}
+
+/** A signer holding `region`'s generated replication key. */
+function signerOf(region: string) {
+  const key = cluster.keys[region];
+  if (!key) throw new Error(`no key for ${region}`);
+  return createSigner(region, key.kid, key.privateJwk);
+}
+
 function newer(a: string, b: string): boolean {
   return compareHlc(parseHlc(a) as Hlc, parseHlc(b) as Hlc) > 0;
 }
@@ -196,11 +232,7 @@ describe('eventual replication', () => {
     const second = await put('us-east', ns, key, 'two');
     await convergedInL2(ns, key, 'two', REPLICATION_BOUND_MS);
     // Replay both events to eu-west, signed by us-east, in every order, twice.
-    const signer = await createSigner(
-      'us-east',
-      cluster.keys['us-east']?.kid as string,
-      cluster.keys['us-east']?.privateJwk as Record<string, unknown>,
-    );
+    const signer = await signerOf('us-east');
     const before = await get('eu-west', ns, key);
     const stats = JSON.parse((await req('eu-west', 'GET', '/v1/stats')).body) as {
       shards: unknown[];
@@ -208,33 +240,8 @@ describe('eventual replication', () => {
     const shards = stats.shards.length;
     const { shardFor } = await import('../../src/hashing.ts');
     const shard = shardFor(ns, key, shards);
-    const mk = (version: string, value: string) => {
-      const bytes = Buffer.from(value);
-      const wall = (parseHlc(version) as Hlc).wall;
-      return {
-        seq: 0,
-        op: 'put' as const,
-        ns,
-        key,
-        version,
-        expiresAt: wall + 3_600_000,
-        meta: {
-          namespace: ns,
-          key,
-          version,
-          createdAt: wall,
-          expiresAt: wall + 3_600_000,
-          staleWhileRevalidate: 0,
-          staleIfError: 0,
-          tags: [],
-          contentType: 'application/octet-stream',
-          size: bytes.byteLength,
-        },
-        value: bytes.toString('base64'),
-      };
-    };
-    const e1 = mk(first.version as string, 'one');
-    const e2 = mk(second.version as string, 'two');
+    const e1 = putEvent(ns, key, first.version as string, 'one');
+    const e2 = putEvent(ns, key, second.version as string, 'two');
     for (const events of [[e2, e1], [e1], [e2], [e1, e2, e1]]) {
       const body = JSON.stringify({ origin: 'us-east', shard, shards, direct: true, events });
       const res = await fetch(`${cluster.url('eu-west')}/internal/replicate`, {
@@ -358,43 +365,15 @@ describe('faults', () => {
     // A newer version that only eu-west learns about, outside any outbox (as if the
     // origin's outbox row had been lost): pushed directly, signed by ap-southeast.
     const version = `${(parseHlc(base.version as string) as Hlc).wall + 1000}-0-ap-southeast`;
-    const signer = await createSigner(
-      'ap-southeast',
-      cluster.keys['ap-southeast']?.kid as string,
-      cluster.keys['ap-southeast']?.privateJwk as Record<string, unknown>,
-    );
+    const signer = await signerOf('ap-southeast');
     const { shardFor } = await import('../../src/hashing.ts');
     const shard = shardFor(ns, key, 4);
-    const wall = (parseHlc(version) as Hlc).wall;
-    const value = Buffer.from('lost-and-found');
     const body = JSON.stringify({
       origin: 'ap-southeast',
       shard,
       shards: 4,
       direct: true,
-      events: [
-        {
-          seq: 0,
-          op: 'put',
-          ns,
-          key,
-          version,
-          expiresAt: wall + 3_600_000,
-          meta: {
-            namespace: ns,
-            key,
-            version,
-            createdAt: wall,
-            expiresAt: wall + 3_600_000,
-            staleWhileRevalidate: 0,
-            staleIfError: 0,
-            tags: [],
-            contentType: 'text/plain',
-            size: value.byteLength,
-          },
-          value: value.toString('base64'),
-        },
-      ],
+      events: [putEvent(ns, key, version, 'lost-and-found')],
     });
     const res = await fetch(`${cluster.url('eu-west')}/internal/replicate`, {
       method: 'POST',
