@@ -21,6 +21,8 @@ import { compareHlc, type Hlc, parseHlc } from '../src/hlc.ts';
 export const BUCKETS = 256;
 /** Live version rows outlive their entry's expiry by this much, so digests taken "as of" a slightly skewed clock agree. */
 export const EXPIRED_RETENTION_MS = 60_000;
+/** Most rows of each kind one `prune` call deletes. */
+const PRUNE_BATCH = 10_000;
 const encoder = new TextEncoder();
 
 export interface KeyVersion {
@@ -149,18 +151,27 @@ export class KeyVersions {
     return rows.map(toVersion);
   }
 
-  /** Drops rows that can no longer matter (see the header); returns how many. */
+  /**
+   * Drops rows that can no longer matter (see the header), at most
+   * `PRUNE_BATCH` of each kind per call so one alarm stays short; returns how many.
+   */
   prune(now: number, minAckedSeq: number): number {
     const live = this.sql.exec(
-      'DELETE FROM key_versions WHERE deleted = 0 AND expires_at < ?',
+      `DELETE FROM key_versions WHERE rowid IN (SELECT rowid FROM key_versions
+         WHERE expires_at < ? AND deleted = 0 LIMIT ${PRUNE_BATCH})`,
       now - EXPIRED_RETENTION_MS,
     ).rowsWritten;
     const tombstones = this.sql.exec(
-      'DELETE FROM key_versions WHERE deleted = 1 AND expires_at < ? AND seq <= ?',
+      `DELETE FROM key_versions WHERE rowid IN (SELECT rowid FROM key_versions
+         WHERE expires_at < ? AND deleted = 1 AND seq <= ? LIMIT ${PRUNE_BATCH})`,
       now,
       minAckedSeq,
     ).rowsWritten;
     return live + tombstones;
+  }
+
+  isEmpty(): boolean {
+    return this.sql.exec('SELECT 1 FROM key_versions LIMIT 1').toArray().length === 0;
   }
 
   count(): { live: number; tombstones: number } {

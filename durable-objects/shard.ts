@@ -171,7 +171,7 @@ export class ShardDO extends DurableObject<Env> {
     const now = Date.now();
     ctx.storage.transactionSync(() => {
       // A shard created before key_versions existed: seed it from the rows it holds.
-      if (this.versions.count().live === 0 && this.store.stats().entries > 0) {
+      if (this.versions.isEmpty() && this.store.stats().entries > 0) {
         for (const v of this.store.versions()) this.versions.record({ ...v, deleted: false }, 0);
       }
       this.outbox.syncPeers(
@@ -234,8 +234,9 @@ export class ShardDO extends DurableObject<Env> {
     let seq = 0;
     this.ctx.storage.transactionSync(() => {
       storedInL2 = this.store.put(entry, now);
+      // The value is base64'd only when there is someone to send it to.
       seq = this.appendOutbox(
-        {
+        () => ({
           op: 'put',
           ns: meta.namespace,
           key: meta.key,
@@ -243,7 +244,7 @@ export class ShardDO extends DurableObject<Env> {
           expiresAt: meta.expiresAt,
           meta,
           value: bytesToBase64(input.value),
-        },
+        }),
         now,
       );
       this.versions.record(versionOf(entry), seq);
@@ -266,7 +267,10 @@ export class ShardDO extends DurableObject<Env> {
     let seq = 0;
     this.ctx.storage.transactionSync(() => {
       existed = this.store.delete(namespace, key);
-      seq = this.appendOutbox({ op: 'delete', ns: namespace, key, version, expiresAt }, now);
+      seq = this.appendOutbox(
+        () => ({ op: 'delete', ns: namespace, key, version, expiresAt }),
+        now,
+      );
       this.versions.record({ ns: namespace, key, version, expiresAt, deleted: true }, seq);
       this.store.saveHlc(version);
     });
@@ -385,9 +389,14 @@ export class ShardDO extends DurableObject<Env> {
     this.replicatorPromise = null;
   }
 
-  private appendOutbox(event: Omit<ReplicationEvent, 'seq'>, now: number): number {
-    if (this.shardIndex === null || Object.keys(this.config.peers).length === 0) return 0;
-    return this.outbox.append(event, now);
+  /** Appends to the outbox when this shard replicates (it has peers and knows its index); returns the sequence, or 0. */
+  private appendOutbox(event: () => Omit<ReplicationEvent, 'seq'>, now: number): number {
+    if (!this.replicates()) return 0;
+    return this.outbox.append(event(), now);
+  }
+
+  private replicates(): boolean {
+    return this.shardIndex !== null && Object.keys(this.config.peers).length > 0;
   }
 
   private replicatorPromise: Promise<Replicator | null> | null = null;
@@ -456,9 +465,10 @@ export class ShardDO extends DurableObject<Env> {
       await this.runAntiEntropy(replicator, now);
       this.ctx.storage.transactionSync(() => {
         this.outbox.collect();
-        this.versions.prune(Date.now(), this.outbox.minAcked());
       });
     }
+    // Versions and tombstones past their time go in every region; the alarm runs within 30 s of writes.
+    this.versions.prune(Date.now(), this.outbox.minAcked());
     const l3 = this.l3;
     if (!l3) {
       await this.armAlarm();
@@ -557,7 +567,7 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   private async armAlarm(): Promise<void> {
-    const replicating = this.shardIndex !== null && Object.keys(this.config.peers).length > 0;
+    const replicating = this.replicates();
     const candidates = [
       this.pending.nextDue(),
       this.snapshotDue,

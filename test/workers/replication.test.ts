@@ -7,6 +7,7 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import type { ShardDO } from '../../durable-objects/shard.ts';
 import { bytesToBase64 } from '../../src/base64.ts';
 import type { EntryMeta } from '../../src/entry.ts';
 import { shardFor } from '../../src/hashing.ts';
@@ -215,6 +216,27 @@ describe('shard identity', () => {
       state.storage.sql.exec<{ v: string }>("SELECT v FROM shard_meta WHERE k = 'shard'").toArray(),
     );
     expect(rows[0]?.v).toBe('3');
+  });
+});
+
+describe('key versions are kept only as long as they matter', () => {
+  it('expired versions and tombstones past their grace are pruned; fresh ones stay', async () => {
+    const ns = freshNamespace('rep');
+    expect((await call('PUT', keyPath(ns, 'live'), { body: 'x' })).status).toBe(201);
+    expect((await call('PUT', keyPath(ns, 'gone'), { body: 'x' })).status).toBe(201);
+    expect((await call('DELETE', keyPath(ns, 'gone'))).status).toBe(204);
+    for (const key of ['live', 'gone']) {
+      await runInDurableObject(shardStub(ns, key), (shard: ShardDO) => {
+        const versions = shard['versions'];
+        const now = Date.now();
+        expect(versions.get(ns, key)).not.toBeNull();
+        versions.prune(now, 0);
+        expect(versions.get(ns, key)).not.toBeNull();
+        // Two hours on: past the tombstone grace (1 h) and the entry's expiry (1 h default TTL) plus retention.
+        versions.prune(now + 2 * 3_600_000, 0);
+        expect(versions.get(ns, key)).toBeNull();
+      });
+    }
   });
 });
 
