@@ -275,7 +275,9 @@ export class ShardDO extends DurableObject<Env> {
       this.store.saveHlc(version);
     });
     if (seq > 0) await this.armAlarm();
-    const l3 = await this.syncL3(namespace, key, (tier) => tier.delete(namespace, key));
+    const l3 = await this.syncL3(namespace, key, (tier) =>
+      tier.delete(namespace, key, { version, expiresAt }),
+    );
     return { existed, l3, version, expiresAt, seq };
   }
 
@@ -476,11 +478,15 @@ export class ShardDO extends DurableObject<Env> {
     }
     for (const { ns, key } of this.pending.due(now, 100)) {
       await this.syncL3(ns, key, async (tier) => {
+        // Push what this shard knows now: the entry, or the tombstone. L3
+        // applies it only if nothing newer landed meanwhile (from any region).
         const current = this.store.get(ns, key, now);
-        // Gone from L2 (deleted, expired or evicted): removing it from L3 is
-        // always safe; L3 must never keep an older version than we acknowledged.
+        const known = this.versions.get(ns, key);
         if (current) await tier.set(current);
-        else await tier.delete(ns, key);
+        else if (known?.deleted)
+          await tier.delete(ns, key, { version: known.version, expiresAt: known.expiresAt });
+        // Expired, or evicted before it could be pushed: L3 may lack this version,
+        // but every region has it from replication, and nothing older is served.
       });
     }
     await this.armAlarm();

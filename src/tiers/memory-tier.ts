@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import type { Entry } from '../entry.ts';
-import type { Tier } from './tier.ts';
+import type { Tier, Tombstone } from './tier.ts';
 
 export class MemoryTier implements Tier {
   readonly name = 'memory' as const;
@@ -53,8 +53,8 @@ export class ChaosTier implements Tier {
     await this.gate();
     return this.inner.set(entry);
   }
-  async delete(namespace: string, key: string) {
+  async delete(namespace: string, key: string, tombstone?: Tombstone) {
     await this.gate();
-    return this.inner.delete(namespace, key);
+    return this.inner.delete(namespace, key, tombstone);
   }
 }

@@ -14,7 +14,17 @@ export interface Tier {
   get(namespace: string, key: string): Promise<Entry | null>;
   /** Stores `entry` until its `expiresAt` (or less, if the tier caps lifetimes). */
   set(entry: Entry): Promise<void>;
-  delete(namespace: string, key: string): Promise<void>;
+  /**
+   * Removes the key. With a `tombstone`, a tier that orders versions (L3)
+   * removes it only if what it holds is older, and remembers the tombstone
+   * until `expiresAt`, so a late older write cannot land after it.
+   */
+  delete(namespace: string, key: string, tombstone?: Tombstone): Promise<void>;
+}
+
+export interface Tombstone {
+  version: string;
+  expiresAt: number;
 }
 
 /** Why a tier could not answer. */

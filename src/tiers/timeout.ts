@@ -5,7 +5,7 @@
  */
 
 import type { Entry } from '../entry.ts';
-import type { Tier } from './tier.ts';
+import type { Tier, Tombstone } from './tier.ts';
 import { TierError } from './tier.ts';
 
 export async function withDeadline<T>(
@@ -34,7 +34,7 @@ export function withTimeout(tier: Tier, ms: number): Tier {
     get: (namespace: string, key: string) =>
       withDeadline(tier.name, ms, () => tier.get(namespace, key)),
     set: (entry: Entry) => withDeadline(tier.name, ms, () => tier.set(entry)),
-    delete: (namespace: string, key: string) =>
-      withDeadline(tier.name, ms, () => tier.delete(namespace, key)),
+    delete: (namespace: string, key: string, tombstone?: Tombstone) =>
+      withDeadline(tier.name, ms, () => tier.delete(namespace, key, tombstone)),
   };
 }

@@ -189,6 +189,33 @@ describe('applying a peer’s events', () => {
   });
 });
 
+describe('L3 orders writes by version, not by arrival', () => {
+  it('an older write or delete arriving late changes nothing; newer ones apply', async () => {
+    const ns = freshNamespace('rep');
+    const now = Date.now();
+    const tier = l3();
+    const entryOf = (e: ReplicationEvent, text: string) => ({
+      meta: e.meta as EntryMeta,
+      value: encoder.encode(text),
+    });
+    const v1 = putEvent(ns, 'k', 'one', now);
+    const v2 = putEvent(ns, 'k', 'two', now + 10);
+    await tier.set(entryOf(v2, 'two'));
+    await tier.set(entryOf(v1, 'one'));
+    expect((await tier.get(ns, 'k'))?.meta.version).toBe(v2.version);
+    await tier.delete(ns, 'k', { version: v1.version, expiresAt: now + 60_000 });
+    expect((await tier.get(ns, 'k'))?.meta.version).toBe(v2.version);
+    const tombstone = formatHlc({ wall: now + 20, counter: 0, region: 'eu-west' });
+    await tier.delete(ns, 'k', { version: tombstone, expiresAt: now + 60_000 });
+    expect(await tier.get(ns, 'k')).toBeNull();
+    await tier.set(entryOf(v2, 'two'));
+    expect(await tier.get(ns, 'k')).toBeNull();
+    const v3 = putEvent(ns, 'k', 'three', now + 30);
+    await tier.set(entryOf(v3, 'three'));
+    expect((await tier.get(ns, 'k'))?.meta.version).toBe(v3.version);
+  });
+});
+
 describe('shard identity', () => {
   it('a shard knows its index from its name (it tags its outbox batches with it)', async () => {
     const ns = freshNamespace('rep');
