@@ -90,8 +90,8 @@ export class AdaptivePolicy implements Policy {
   }
 
   get(key: string, now: number): boolean {
-    const h = hashKey(key);
-    const hit = this.live.getHashed(key, h, now);
+    const hit = this.live.read(key, now);
+    const h = this.live.lastHash;
     if ((this.live.reads & RETUNE_EVERY) === 0) this.sim.retune(this.live);
     if (this.sim.sampled(h)) {
       const size = hit ? this.live.lastHitSize : undefined;

@@ -131,8 +131,15 @@ export class FrequencySketch {
   /** Records one access of the key with hash `h`; ages the sketch every W accesses. */
   increment(h: number): void {
     const g = mix32(h ^ 0x9e3779b9);
-    if (!this.inDoor(h, g)) {
-      this.addToDoor(h, g);
+    const door = this.door;
+    const a = this.doorIndexA(h);
+    const b = this.doorIndexB(g);
+    const bitA = 1 << (a & 31);
+    const bitB = 1 << (b & 31);
+    if (((door[a >>> 5] as number) & bitA) === 0 || ((door[b >>> 5] as number) & bitB) === 0) {
+      // First access this period: only the doorkeeper learns of it.
+      door[a >>> 5] = (door[a >>> 5] as number) | bitA;
+      door[b >>> 5] = (door[b >>> 5] as number) | bitB;
     } else {
       const table = this.table;
       const base = (h & this.blockMask) << 2;
@@ -165,10 +172,13 @@ export class FrequencySketch {
 
   /** Halves every counter, clears the doorkeeper and halves the sample count. */
   age(): void {
-    const table = this.table;
-    for (let i = 0; i < table.length; i++) table[i] = ((table[i] as number) >>> 1) & RESET_MASK;
+    // The loop comes last: V8 compiles it on the fly (OSR) in the first call,
+    // and code after it that had never run would throw that compiled loop
+    // away again in every later call.
     this.door.fill(0);
     this.additions = this.additions >>> 1;
+    const table = this.table;
+    for (let i = 0; i < table.length; i++) table[i] = ((table[i] as number) >>> 1) & RESET_MASK;
   }
 
   save(): SketchState {
@@ -190,19 +200,20 @@ export class FrequencySketch {
 
   private inDoor(h: number, g: number): boolean {
     const door = this.door;
-    const a = ((h >>> 16) | (h << 16)) & this.doorMask;
-    const b = mix32(g) & this.doorMask;
+    const a = this.doorIndexA(h);
+    const b = this.doorIndexB(g);
     return (
       ((door[a >>> 5] as number) & (1 << (a & 31))) !== 0 &&
       ((door[b >>> 5] as number) & (1 << (b & 31))) !== 0
     );
   }
 
-  private addToDoor(h: number, g: number): void {
-    const door = this.door;
-    const a = ((h >>> 16) | (h << 16)) & this.doorMask;
-    const b = mix32(g) & this.doorMask;
-    door[a >>> 5] = (door[a >>> 5] as number) | (1 << (a & 31));
-    door[b >>> 5] = (door[b >>> 5] as number) | (1 << (b & 31));
+  /** The doorkeeper's two bit positions for a key: from `h` rotated, and from `mix32(g)`. */
+  private doorIndexA(h: number): number {
+    return ((h >>> 16) | (h << 16)) & this.doorMask;
+  }
+
+  private doorIndexB(g: number): number {
+    return mix32(g) & this.doorMask;
   }
 }

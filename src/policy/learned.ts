@@ -36,8 +36,8 @@
 import type { SavedResident } from './base-policy.ts';
 import { grown, NONE } from './entry-table.ts';
 import { ExpertWeights, type SavedWeights } from './expert-weights.ts';
-import { FrequencyBuckets } from './frequency-buckets.ts';
 import type { Capacity, EntryInfo, PolicySnapshot } from './policy.ts';
+import { RankBuckets } from './rank-buckets.ts';
 import { SlotLists } from './slot-lists.ts';
 import { TablePolicy } from './table-policy.ts';
 
@@ -66,7 +66,8 @@ export class LearnedPolicy extends TablePolicy {
   readonly name: string = 'learned';
   /** Residents, least recently used first (list 0). */
   private readonly recency = new SlotLists(this.table, 1);
-  private readonly buckets = new FrequencyBuckets(this.table);
+  /** Residents by frequency: `buckets.rank[slot]` is the slot's frequency (a ghost keeps it). */
+  private readonly buckets = new RankBuckets(this.table);
   /** One ghost FIFO per expert (list 0 of each); a ghost may be on several. */
   private readonly ghosts: SlotLists[] = [];
   private ghostTick = new Float64Array(0);
@@ -107,7 +108,7 @@ export class LearnedPolicy extends TablePolicy {
           slot = table.alloc(key, { size: 1, expiresAt: Number.POSITIVE_INFINITY });
         policy.ghostTick[slot] = tick;
         policy.ghostChance[slot] = chance;
-        policy.buckets.freq[slot] = freq;
+        policy.buckets.rank[slot] = freq;
         policy.ghosts[e]?.pushBack(0, slot);
       }
     }
@@ -119,14 +120,14 @@ export class LearnedPolicy extends TablePolicy {
   snapshot(): PolicySnapshot {
     const entries: LearnedState['entries'] = [];
     for (const slot of this.recency.slots(0))
-      entries.push([this.table.save(slot), this.buckets.freq[slot] as number]);
+      entries.push([this.table.save(slot), this.buckets.rank[slot] as number]);
     const ghosts = this.ghosts.map((lists) =>
       Array.from(
         lists.slots(0),
         (slot): SavedGhost => [
           this.table.keys[slot] as string,
           this.ghostTick[slot] as number,
-          this.buckets.freq[slot] as number,
+          this.buckets.rank[slot] as number,
           this.ghostChance[slot] as number,
         ],
       ),
@@ -138,7 +139,7 @@ export class LearnedPolicy extends TablePolicy {
   protected onHit(slot: number): void {
     this.tick++;
     this.recency.moveToBack(0, slot);
-    this.buckets.increment(slot);
+    this.buckets.move(slot, (this.buckets.rank[slot] as number) + 1);
   }
 
   protected insert(
@@ -161,7 +162,7 @@ export class LearnedPolicy extends TablePolicy {
       }
       const age = this.tick - (this.ghostTick[ghost] as number);
       this.learner.penalise(mask, age, this.table.count, this.ghostChance[ghost] as number);
-      freq = (this.buckets.freq[ghost] as number) + 1;
+      freq = (this.buckets.rank[ghost] as number) + 1;
     }
     this.makeRoom(info.size, 1, now, evicted, NONE);
     let slot = ghost;
@@ -181,13 +182,13 @@ export class LearnedPolicy extends TablePolicy {
     this.makeRoom(info.size, 1, now, evicted, NONE);
     this.table.update(slot, info);
     this.recency.pushBack(0, slot);
-    this.buckets.add(slot, (this.buckets.freq[slot] as number) + 1);
+    this.buckets.add(slot, (this.buckets.rank[slot] as number) + 1);
     this.admitted(slot);
   }
 
   protected evictOne(evicted: string[]): void {
     const byRecency = this.recency.head[0] as number;
-    const least = this.buckets.leastFrequent();
+    const least = this.buckets.lowest();
     const byFrequency = this.buckets.oldest(least);
     const byChurn = this.buckets.newest(least);
     const expert = this.learner.sample();

@@ -11,19 +11,19 @@
  * option (glimpse, sprite, multi2, oltp, scarab-recs, corda) and lost on most
  * rows (corda at 512: 10.0% against 33.3%), so aging is LFU-DA's.
  *
- * Structure: one list per K value (in arrival order, so ties are LRU), a Map
- * from K to its list and a min-heap of K values with lazy deletion, so a hit
- * is O(1) amortised. Size-aware only as far as eviction repeats until the
+ * Structure: `RankBuckets` with rank K, one list per K value in use (in
+ * arrival order, so ties are LRU), so a hit is a relink (and at most a few
+ * heap steps over the distinct K values) and the next victim is the oldest
+ * entry of the lowest K. Size-aware only as far as eviction repeats until the
  * newcomer fits (GreedyDual-Size-Frequency weighs K by cost/size instead).
  *
  * @example
  * const lfu = new LfuPolicy({ maxWeight: 1000 });
  */
 import type { SavedResident } from './base-policy.ts';
-import { grown } from './entry-table.ts';
-import { heapPop, heapPush } from './min-heap.ts';
+import { grown, NONE } from './entry-table.ts';
 import type { Capacity, EntryInfo, PolicySnapshot } from './policy.ts';
-import { SlotLists } from './slot-lists.ts';
+import { RankBuckets } from './rank-buckets.ts';
 import { TablePolicy } from './table-policy.ts';
 
 interface LfuState {
@@ -34,13 +34,9 @@ interface LfuState {
 
 export class LfuPolicy extends TablePolicy {
   readonly name: string = 'lfu';
-  /** One list per K value in use. */
-  private readonly buckets = new SlotLists(this.table, 0);
-  private readonly bucketOf = new Map<number, number>();
-  /** K values that had a bucket when pushed; stale ones are skipped. */
-  private kHeap: number[] = [];
+  /** Residents by K: `buckets.rank[slot]` is the slot's K. */
+  private readonly buckets = new RankBuckets(this.table);
   private refs = new Float64Array(0);
-  private k = new Float64Array(0);
   /** L: the K of the last victim. */
   private age = 0;
 
@@ -48,7 +44,6 @@ export class LfuPolicy extends TablePolicy {
     super(capacity);
     this.table.onGrow((c) => {
       this.refs = grown(this.refs, c);
-      this.k = grown(this.k, c);
     });
   }
 
@@ -59,7 +54,7 @@ export class LfuPolicy extends TablePolicy {
     for (const [saved, refs, k] of state.entries) {
       const slot = lfu.table.load(saved);
       lfu.refs[slot] = refs;
-      lfu.place(slot, k);
+      lfu.buckets.add(slot, k);
       lfu.admitted(slot);
     }
     return lfu;
@@ -67,8 +62,8 @@ export class LfuPolicy extends TablePolicy {
 
   snapshot(): PolicySnapshot {
     const entries: LfuState['entries'] = [];
-    for (const k of [...this.bucketOf.keys()].sort((a, b) => a - b)) {
-      for (const slot of this.buckets.slots(this.bucketOf.get(k) as number)) {
+    for (const k of this.buckets.ranks()) {
+      for (const slot of this.buckets.slots(this.buckets.bucket(k))) {
         entries.push([this.table.save(slot), this.refs[slot] as number, k]);
       }
     }
@@ -77,10 +72,9 @@ export class LfuPolicy extends TablePolicy {
   }
 
   protected onHit(slot: number): void {
-    this.leave(slot);
     const refs = (this.refs[slot] as number) + 1;
     this.refs[slot] = refs;
-    this.place(slot, this.age + refs);
+    this.buckets.move(slot, this.age + refs);
   }
 
   protected insert(
@@ -93,74 +87,33 @@ export class LfuPolicy extends TablePolicy {
     this.makeRoom(info.size, 1, now, evicted, -1);
     const slot = this.table.alloc(key, info);
     this.refs[slot] = 1;
-    this.place(slot, this.age + 1);
+    this.buckets.add(slot, this.age + 1);
     this.admitted(slot);
   }
 
   /** A write is a reference; the entry is out of the order while room is made. */
   protected update(slot: number, info: EntryInfo, now: number, evicted: string[]): void {
-    this.leave(slot);
+    this.buckets.remove(slot);
     this.table.count--;
     this.table.weight -= info.size;
     this.makeRoom(info.size, 1, now, evicted, -1);
     this.table.update(slot, info);
     const refs = (this.refs[slot] as number) + 1;
     this.refs[slot] = refs;
-    this.place(slot, this.age + refs);
+    this.buckets.add(slot, this.age + refs);
     this.admitted(slot);
   }
 
   protected evictOne(evicted: string[]): void {
-    const heap = this.kHeap;
-    let bucket = this.bucketOf.get(heap[0] as number);
-    while (bucket === undefined) {
-      if (heap.length === 0) throw new Error('lfu: nothing to evict');
-      this.popK();
-      bucket = this.bucketOf.get(heap[0] as number);
-    }
-    const victim = this.buckets.head[bucket] as number;
-    this.age = this.k[victim] as number;
-    this.leave(victim);
+    const victim = this.buckets.oldest(this.buckets.lowest());
+    if (victim === NONE) throw new Error('lfu: nothing to evict');
+    this.age = this.buckets.rank[victim] as number;
+    this.buckets.remove(victim);
     this.retire(victim, evicted);
     this.table.release(victim);
   }
 
   protected unlink(slot: number): void {
-    this.leave(slot);
-  }
-
-  private place(slot: number, k: number): void {
-    let bucket = this.bucketOf.get(k);
-    if (bucket === undefined) {
-      bucket = this.buckets.addList();
-      this.bucketOf.set(k, bucket);
-      this.pushK(k);
-    }
-    this.k[slot] = k;
-    this.buckets.pushBack(bucket, slot);
-  }
-
-  private leave(slot: number): void {
-    const buckets = this.buckets;
-    const bucket = buckets.owner(slot);
-    buckets.remove(slot);
-    if (buckets.length[bucket] === 0) {
-      this.bucketOf.delete(this.k[slot] as number);
-      buckets.dropList(bucket);
-    }
-  }
-
-  private pushK(k: number): void {
-    const heap = this.kHeap;
-    if (heap.length > 2 * this.bucketOf.size + 64) {
-      // Mostly stale: rebuild from the live K values (a sorted array is a heap).
-      this.kHeap = [...this.bucketOf.keys()].sort((a, b) => a - b);
-      return; // k is already a key of bucketOf
-    }
-    heapPush(heap, k);
-  }
-
-  private popK(): void {
-    heapPop(this.kHeap);
+    this.buckets.remove(slot);
   }
 }

@@ -1,11 +1,11 @@
 /**
- * The `Policy` plumbing shared by the slot-based policies (ARC, LIRS, LFU-DA,
- * TTL-first, S3-FIFO, SIEVE): limits, resident count and weight, the
- * oversize refusal, reads, deletes, resize, and "expired entries go first".
- * It exists beside `BasePolicy` because these policies keep ghosts in the
- * same table as residents and need to act before a newcomer is placed (ARC's
- * REPLACE depends on which ghost list the newcomer hit), which BasePolicy's
- * insert-then-victim hooks cannot express; and a read here is one Map lookup.
+ * The `Policy` plumbing shared by the slot-based policies (LRU, ARC, LIRS,
+ * LFU-DA, TTL-first, S3-FIFO, SIEVE, learned, priority): limits, resident
+ * count and weight, the oversize refusal, reads, deletes, resize, and
+ * "expired entries go first". Ghosts live in the same table as residents,
+ * a subclass acts before or after a newcomer is placed as it needs (ARC's
+ * REPLACE depends on which ghost list the newcomer hit; GDSF ranks the
+ * newcomer first), and a read is one Map lookup.
  *
  * Residents are flagged in `table.resident` (ghosts share the table); the
  * hot paths read only `this.table` and one hook, so they stay fast when a

@@ -20,8 +20,12 @@
  * before any live one, and before the admission contest.
  *
  * With `climb: false` the same class is the live half of the adaptive
- * default policy (`adaptive.ts`), which passes a precomputed hash through
- * `getHashed` and sets the window share itself.
+ * default policy (`adaptive.ts`), which reads through `read` (then takes the
+ * key's hash from `lastHash`) and sets the window share itself.
+ *
+ * Hot path: a hit takes the key's hash from its slot (stored when it came
+ * in) instead of hashing the string again, and the write that fills a miss
+ * skips the index lookup its read just made.
  *
  * @example
  * const policy = new WTinyLfuPolicy({ maxWeight: 10_000 });
@@ -132,7 +136,7 @@ export class WTinyLfuPolicy implements Policy {
   }
 
   get(key: string, now: number): boolean {
-    const hit = this.getHashed(key, hashKey(key), now);
+    const hit = this.read(key, now);
     if (this.climber !== undefined) {
       const delta = this.climber.record(hit, this.sketch.samplePeriod);
       if (delta !== 0) this.setWindowFraction(this.fraction + delta / (this.limits.maxWeight || 1));
@@ -140,28 +144,34 @@ export class WTinyLfuPolicy implements Policy {
     return hit;
   }
 
-  /** `get` with the key's `hashKey` already computed; does not drive the climber. */
-  getHashed(key: string, h: number, now: number): boolean {
-    const clock = this.recordAccess(key, h);
+  /** `get` without driving the climber; afterwards `lastHash` is the key's `hashKey`. */
+  read(key: string, now: number): boolean {
+    const s = this.s;
     this.lastHitSize = -1;
-    const id = this.index.get(key);
     this.missPending = true;
-    if (id === undefined) return false;
-    if (now >= (this.s.expiresAt[id] as number)) {
+    const id = this.index.get(key);
+    if (id === undefined) {
+      this.recordAccess(key, hashKey(key));
+      return false;
+    }
+    // A resident's hash was stored when it came in: no need to hash the string again.
+    const clock = this.recordAccess(key, s.hash[id] as number);
+    if (now >= (s.expiresAt[id] as number)) {
       this.removeId(id);
       return false;
     }
     this.missPending = false;
     this.regions.touch(id);
-    this.s.seen[id] = clock;
-    this.lastHitSize = this.s.size[id] as number;
+    s.seen[id] = clock;
+    this.lastHitSize = s.size[id] as number;
     return true;
   }
 
   set(key: string, info: EntryInfo, now: number): string[] {
     const s = this.s;
     const size = info.size;
-    let id = this.index.get(key);
+    // The key just read and missed is not resident (nothing inserts it but this branch).
+    let id = this.missPending && key === this.lastKey ? undefined : this.index.get(key);
     const limits = this.limits;
     if (size > limits.maxWeight || (limits.maxEntries !== undefined && limits.maxEntries < 1)) {
       if (id !== undefined) this.removeId(id);
@@ -281,7 +291,8 @@ export class WTinyLfuPolicy implements Policy {
 
   /** Evicts until the limits hold: expired entries first, then window candidates against main's victim. */
   private evict(now: number, evicted: string[]): void {
-    while (this.overCapacity()) {
+    // Expiry first, when anything can expire (trace replays never set an expiry).
+    while (this.expiry.size > 0 && this.overCapacity()) {
       const key = this.expiry.peekExpired(now);
       if (key === undefined) break;
       this.removeId(this.index.get(key) as number);

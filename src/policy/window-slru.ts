@@ -34,14 +34,28 @@ const PROTECTED_SHARE = 0.8;
 export class WindowSlru {
   readonly s: Segments;
   admission: Admission;
-  /** xorshift32 state for the hash-flooding coin. */
-  rng = 0x2545f491;
+  /**
+   * xorshift32 state for the hash-flooding coin. It lives in a typed array
+   * because its values pass 2^31: kept in a plain field, the first such
+   * value would turn the field from small integer to double, which changes
+   * the object's hidden class and throws away all optimised code using it.
+   */
+  private readonly coin = new Uint32Array([0x2545f491]);
   private windowMax = 0;
-  private protectedMax = 0;
+  /** NaN until sized: a first value that is not a small integer makes the field a double from the start (see `coin`). */
+  private protectedMax = Number.NaN;
 
   constructor(segments: Segments, admission: Admission) {
     this.s = segments;
     this.admission = admission;
+  }
+
+  get rng(): number {
+    return this.coin[0] as number;
+  }
+
+  set rng(state: number) {
+    this.coin[0] = state;
   }
 
   /** Sizes the regions for `maxWeight` with the window at `windowFraction` of it. */

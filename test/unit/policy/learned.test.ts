@@ -1,12 +1,10 @@
 /**
  * `learned` (regret-weighted LRU / LFU / CR-LFU experts): the shared
  * contract, then behaviour on small synthetic streams whose best policy is
- * known, and the pieces it is built from (weights, frequency buckets).
+ * known, and the expert weights (the frequency buckets: rank-buckets.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { EntryTable, NONE } from '../../../src/policy/entry-table.ts';
 import { ExpertWeights, WEIGHT_FLOOR } from '../../../src/policy/expert-weights.ts';
-import { FrequencyBuckets } from '../../../src/policy/frequency-buckets.ts';
 import { LearnedPolicy } from '../../../src/policy/learned.ts';
 import { LruPolicy } from '../../../src/policy/lru.ts';
 import type { Policy } from '../../../src/policy/policy.ts';
@@ -192,45 +190,5 @@ describe('ExpertWeights', () => {
     const unlikely = new ExpertWeights(2);
     unlikely.penalise(0b01, 0, 100, 0.1);
     expect(unlikely.weight(0)).toBeLessThan(likely.weight(0));
-  });
-});
-
-describe('FrequencyBuckets', () => {
-  const setup = (...keys: string[]) => {
-    const table = new EntryTable();
-    const slots = keys.map((k) => table.alloc(k, forever));
-    return { table, buckets: new FrequencyBuckets(table), slots };
-  };
-
-  it('offers both ends of the least-frequent bucket, at any re-entry frequency', () => {
-    const { table, buckets: b, slots } = setup('x', 'y', 'z');
-    const [x, y, z] = slots as [number, number, number];
-    const key = (slot: number) => table.keys[slot];
-    b.add(x, 3);
-    b.add(y, 1);
-    b.add(z, 1);
-    expect(key(b.oldest(b.leastFrequent()))).toBe('y');
-    expect(key(b.newest(b.leastFrequent()))).toBe('z');
-    b.increment(y);
-    expect(key(b.oldest(b.leastFrequent()))).toBe('z');
-    b.remove(z);
-    expect(b.freq[z]).toBe(1); // a ghost keeps its count
-    expect(key(b.oldest(b.leastFrequent()))).toBe('y'); // frequency 2 now
-    b.increment(y);
-    b.increment(y); // 4: x at 3 is the least frequent
-    expect(key(b.newest(b.leastFrequent()))).toBe('x');
-    b.remove(x);
-    b.remove(y);
-    expect(b.oldest(b.leastFrequent())).toBe(NONE);
-  });
-
-  it('stays small while a hot key climbs', () => {
-    const { table, buckets: b, slots } = setup('hot', 'cold');
-    const [hot, cold] = slots as [number, number];
-    b.add(hot, 1);
-    b.add(cold, 1);
-    for (let i = 0; i < 100_000; i++) b.increment(hot);
-    expect(table.keys[b.oldest(b.leastFrequent())]).toBe('cold');
-    expect((b as unknown as { heap: number[] }).heap.length).toBeLessThanOrEqual(64);
   });
 });
