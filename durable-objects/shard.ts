@@ -16,105 +16,45 @@
  *   anti-entropy (replicator.ts); `applyRemote` applies peers' events.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { base64ToBytes, bytesToBase64 } from '../src/base64.ts';
+import { bytesToBase64 } from '../src/base64.ts';
 import { systemClock } from '../src/clock.ts';
 import type { Entry, EntryMeta } from '../src/entry.ts';
 import { isFresh } from '../src/entry.ts';
 import type { Env } from '../src/env.ts';
 import { configFor } from '../src/env.ts';
-import { formatHlc, HlcClock, parseHlc } from '../src/hlc.ts';
+import { formatHlc, HlcClock } from '../src/hlc.ts';
 import type { ReplicationEvent } from '../src/replication/events.ts';
 import { signerFor } from '../src/replication/signing.ts';
 import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
 import type { Tier } from '../src/tiers/tier.ts';
 import { withTimeout } from '../src/tiers/timeout.ts';
+import { applyBatch } from './apply-batch.ts';
 import { type KeyVersion, KeyVersions } from './key-versions.ts';
-import { Outbox, type PeerState } from './outbox.ts';
+import { Outbox } from './outbox.ts';
 import { PendingL3 } from './pending-l3.ts';
 import { type AntiEntropyReport, Replicator } from './replicator.ts';
+import type {
+  ApplyResult,
+  L3Outcome,
+  ReplicationStats,
+  ShardRead,
+  ShardRemove,
+  ShardStats,
+  ShardWrite,
+  ShardWriteInput,
+} from './shard-api.ts';
 import { ShardStore, SNAPSHOT_INTERVAL_MS } from './shard-store.ts';
 
-/** What happened at L3 during a call: consulted and answered, missed, failed, or not consulted. */
-export type L3Outcome = 'ok' | 'miss' | 'error' | 'skipped';
-
-export interface ShardRead {
-  entry: Entry | null;
-  source: 'L2' | 'L3' | null;
-  l3: L3Outcome;
-  /** True when this caller waited on another caller's L3 read. */
-  collapsed: boolean;
-  /** On an L3 hit: whether L2 kept a copy (false when the entry exceeds the shard budget). */
-  storedInL2?: boolean;
-}
-
-export interface ShardWriteInput {
-  namespace: string;
-  key: string;
-  value: Uint8Array;
-  contentType: string;
-  tags: string[];
-  ttl: number;
-  staleWhileRevalidate: number;
-  staleIfError: number;
-  /** `Cache-Priority` (0–3); absent means the namespace default. */
-  priority?: number;
-  /** `Cache-Cost`; absent means 1. */
-  cost?: number;
-}
-
-export interface ShardWrite {
-  meta: EntryMeta;
-  /** Outbox sequence of the write (0 in a single region). */
-  seq: number;
-  /** False when the entry exceeds the shard's whole budget (served from L3 only). */
-  storedInL2: boolean;
-  l3: L3Outcome;
-}
-
-export interface ShardStats {
-  entries: number;
-  bytes: number;
-  budget: number;
-  evictions: number;
-  refused: number;
-  expiredRemoved: number;
-  l3Reads: number;
-  l3Errors: number;
-  l3Pending: number;
-}
-
-export interface ShardRemove {
-  existed: boolean;
-  l3: L3Outcome;
-  /** The tombstone's version and grace end, for a quorum push. */
-  version: string;
-  expiresAt: number;
-  seq: number;
-}
-
-export interface ApplyResult {
-  /** Events that changed this shard. */
-  applied: number;
-  /** Events older than what this shard knows (last writer already won). */
-  stale: number;
-  /** Events at or below the origin's high-water mark (re-deliveries). */
-  duplicate: number;
-  /** The origin's high-water mark after the batch. */
-  hwm: number;
-  /** Keys whose value changed, for dropping L1 copies. */
-  changed: { ns: string; key: string }[];
-}
-
-export interface ReplicationStats {
-  region: string;
-  shard: number | null;
-  outboxDepth: number;
-  lastSeq: number;
-  peers: PeerState[];
-  inbound: { origin: string; hwm: number; applied: number; lastAt: number | null }[];
-  versions: { live: number; tombstones: number };
-  antiEntropy: { rounds: number; repaired: number; last: AntiEntropyReport[] };
-}
+export type {
+  ApplyResult,
+  L3Outcome,
+  ReplicationStats,
+  ShardRead,
+  ShardRemove,
+  ShardStats,
+  ShardWrite,
+  ShardWriteInput,
+} from './shard-api.ts';
 
 interface Fill {
   promise: Promise<ShardRead>;
@@ -281,12 +221,7 @@ export class ShardDO extends DurableObject<Env> {
     return { existed, l3, version, expiresAt, seq };
   }
 
-  /**
-   * Applies a peer's events by last-writer-wins on HLC versions, in one
-   * transaction. Stream events (`direct` false) at or below the origin's
-   * high-water mark are skipped unseen; everything else is compared with the
-   * known version, so duplicates and reordered deliveries change nothing.
-   */
+  /** Applies a peer's events in one transaction, newest version winning (apply-batch.ts). */
   async applyRemote(
     origin: string,
     direct: boolean,
@@ -294,34 +229,21 @@ export class ShardDO extends DurableObject<Env> {
     shard?: number,
   ): Promise<ApplyResult> {
     this.learnIndex(shard);
-    const now = Date.now();
-    const result: ApplyResult = { applied: 0, stale: 0, duplicate: 0, hwm: 0, changed: [] };
-    this.ctx.storage.transactionSync(() => {
-      const mark = this.outbox.inboundMark(origin);
-      let top = mark;
-      for (const event of events) {
-        if (!direct && event.seq <= mark) {
-          result.duplicate++;
-          continue;
-        }
-        if (!direct) top = Math.max(top, event.seq);
-        const remote = parseHlc(event.version);
-        if (!remote || !this.versions.isNewer(event.ns, event.key, event.version)) {
-          result.stale++;
-          continue;
-        }
-        this.hlc.observe(remote);
-        this.markRaced(event.ns, event.key);
-        this.applyEvent(event, now);
-        result.applied++;
-        result.changed.push({ ns: event.ns, key: event.key });
-      }
-      if (!direct && top > mark) this.outbox.advanceInbound(origin, top, result.applied, now);
-      else if (direct && result.applied > 0)
-        this.outbox.advanceInbound(origin, 0, result.applied, now);
-      this.store.saveHlc(formatHlc(this.hlc.peek()));
-      result.hwm = Math.max(top, mark);
-    });
+    const result = this.ctx.storage.transactionSync(() =>
+      applyBatch(
+        {
+          store: this.store,
+          versions: this.versions,
+          outbox: this.outbox,
+          hlc: this.hlc,
+          changing: (ns, key) => this.markRaced(ns, key),
+        },
+        origin,
+        direct,
+        events,
+        Date.now(),
+      ),
+    );
     if (result.applied > 0) await this.scheduleSnapshot();
     return result;
   }
@@ -364,23 +286,6 @@ export class ShardDO extends DurableObject<Env> {
     if (!replicator) return [];
     for (const peer of Object.keys(this.config.peers)) this.outbox.scheduleAntiEntropy(peer, 0);
     return this.runAntiEntropy(replicator, Date.now());
-  }
-
-  private applyEvent(event: ReplicationEvent, now: number): void {
-    const { ns, key, version, expiresAt } = event;
-    if (event.op === 'delete') {
-      this.store.delete(ns, key);
-      this.versions.record({ ns, key, version, expiresAt, deleted: true }, 0);
-      return;
-    }
-    if (event.meta && event.value !== undefined && expiresAt > now) {
-      const entry: Entry = { meta: event.meta, value: base64ToBytes(event.value) };
-      this.store.put(entry, now);
-    } else {
-      // The version exists but its bytes did not come along: drop any older copy, read through L3.
-      this.store.delete(ns, key);
-    }
-    this.versions.record({ ns, key, version, expiresAt, deleted: false }, 0);
   }
 
   /** Records the index a caller gives, when the runtime did not name this object. */
