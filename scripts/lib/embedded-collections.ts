@@ -1,8 +1,11 @@
 /**
- * The embedded store's hash and set writes, and the member helpers hashes,
- * sets and sorted sets share (remove, count, test). A collection emptied by a
- * removal is dropped, as Redis never keeps an empty one.
+ * The embedded store's hash and set commands (writes, SMEMBERS, SSCAN), and
+ * the member helpers hashes, sets and sorted sets share (remove, count,
+ * test). A collection emptied by a removal is dropped, as Redis never keeps
+ * an empty one.
  */
+
+import { parseScan, scanPage } from './embedded-keys.ts';
 import { arg, buf, CommandError, type Reply, type Run } from './embedded-protocol.ts';
 import type { EmbeddedStore } from './embedded-store.ts';
 
@@ -44,10 +47,26 @@ export function hset(db: EmbeddedStore, args: readonly string[]): Reply {
   return added;
 }
 
-/** SADD: the number of new members. */
+/** SADD: the number of new members. A member keeps its sequence while it stays. */
 export function sadd(db: EmbeddedStore, args: readonly string[]): Reply {
   const set = db.upsert(arg(args, 1), 'set');
   const before = set.value.size;
-  for (const m of args.slice(2)) set.value.add(m);
+  for (const m of args.slice(2)) if (!set.value.has(m)) set.value.set(m, db.nextSeq());
   return set.value.size - before;
+}
+
+/** SMEMBERS, in insertion order. */
+export const smembers: Run = (db, args) =>
+  [...(db.read(arg(args, 1), 'set')?.value.keys() ?? [])].map(buf);
+
+/** SSCAN key cursor [MATCH glob] [COUNT n]: SCAN's paging over one set's members. */
+export function sscan(db: EmbeddedStore, args: readonly string[]): Reply {
+  const request = parseScan(args, 2, false);
+  const members = db.read(arg(args, 1), 'set')?.value ?? new Map<string, number>();
+  return scanPage(
+    (function* () {
+      for (const [member, seq] of members) yield [member, seq, 'set'] as const;
+    })(),
+    request,
+  );
 }

@@ -4,7 +4,15 @@
  * the rest are in embedded-strings, embedded-keys, embedded-collections and
  * embedded-sorted-sets.
  */
-import { hasMember, hset, removeMembers, sadd, sizeOf } from './embedded-collections.ts';
+import {
+  hasMember,
+  hset,
+  removeMembers,
+  sadd,
+  sizeOf,
+  smembers,
+  sscan,
+} from './embedded-collections.ts';
 import { del, expire, persist, scan, ttl } from './embedded-keys.ts';
 import { arg, buf, CommandError, OK, parseInt64, type Run } from './embedded-protocol.ts';
 import { zadd, zrange, zscore } from './embedded-sorted-sets.ts';
@@ -57,10 +65,11 @@ export const COMMANDS: Record<string, Spec> = {
   ],
   sadd: [-3, sadd],
   srem: [-3, removeMembers('set')],
-  smembers: [2, (db, args) => [...(db.read(arg(args, 1), 'set')?.value ?? [])].map(buf)],
+  smembers: [2, smembers],
   sismember: [3, hasMember('set')],
   scard: [2, sizeOf('set')],
   scan: [-2, scan],
+  sscan: [-3, sscan],
   zadd: [-4, zadd],
   zrange: [-4, zrange],
   zrem: [-3, removeMembers('zset')],

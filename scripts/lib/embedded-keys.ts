@@ -1,6 +1,7 @@
 /**
  * The embedded store's keyspace commands, whatever a key holds: DEL/UNLINK,
- * expiry (EXPIRE and kin, PERSIST, TTL/PTTL) and SCAN with its glob MATCH.
+ * expiry (EXPIRE and kin, PERSIST, TTL/PTTL) and SCAN with its glob MATCH,
+ * whose cursor and paging SSCAN shares.
  */
 import {
   arg,
@@ -87,40 +88,71 @@ function escapeChar(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-/** SCAN cursor [MATCH glob] [COUNT n] [TYPE t]. */
-export function scan(db: EmbeddedStore, args: readonly string[]): Reply {
-  const cursorText = arg(args, 1);
+/** A parsed SCAN-family request: where to resume and what to return. */
+export interface ScanRequest {
+  cursor: number;
+  count: number;
+  match?: RegExp;
+  type?: string;
+}
+
+/**
+ * Parses `cursor [MATCH glob] [COUNT n] [TYPE t]` starting at `args[at]`
+ * (SCAN's cursor is argument 1, SSCAN's argument 2, after the key). TYPE is
+ * SCAN's alone.
+ */
+export function parseScan(args: readonly string[], at: number, withType: boolean): ScanRequest {
+  const cursorText = arg(args, at);
   if (!/^\d+$/.test(cursorText)) throw new CommandError('ERR invalid cursor');
-  const cursor = Number(cursorText);
-  let count = 10;
-  let match: RegExp | undefined;
-  let type: string | undefined;
-  for (let i = 2; i < args.length; i += 2) {
+  const request: ScanRequest = { cursor: Number(cursorText), count: 10 };
+  for (let i = at + 1; i < args.length; i += 2) {
     const option = arg(args, i).toUpperCase();
     if (i + 1 >= args.length) throw new CommandError(SYNTAX);
     const value = arg(args, i + 1);
     if (option === 'COUNT') {
-      count = Number(parseInt64(value));
-      if (count < 1) throw new CommandError(SYNTAX);
-    } else if (option === 'MATCH') match = globToRegExp(value);
-    else if (option === 'TYPE') type = value.toLowerCase();
+      request.count = Number(parseInt64(value));
+      if (request.count < 1) throw new CommandError(SYNTAX);
+    } else if (option === 'MATCH') request.match = globToRegExp(value);
+    else if (option === 'TYPE' && withType) request.type = value.toLowerCase();
     else throw new CommandError(SYNTAX);
   }
-  const keys: Buffer[] = [];
+  return request;
+}
+
+/**
+ * One page of a SCAN-family iteration over `[name, seq, type]` in insertion
+ * order. The cursor is the last examined insertion sequence, so names present
+ * for the whole iteration are returned exactly once, as SCAN guarantees, even
+ * when others are removed in between (which a positional cursor would skip).
+ */
+export function scanPage(
+  items: Iterable<readonly [string, number, string]>,
+  request: ScanRequest,
+): Reply {
+  const { cursor, count, match, type } = request;
+  const names: Buffer[] = [];
   let examined = 0;
   let next = 0;
   let more = false;
-  for (const [key, entry] of db.live()) {
-    if (entry.seq <= cursor) continue;
+  for (const [name, seq, itemType] of items) {
+    if (seq <= cursor) continue;
     if (examined === count) {
       more = true;
       break;
     }
     examined++;
-    next = entry.seq;
-    if ((!match || match.test(key)) && (!type || entry.data.type === type)) keys.push(buf(key));
+    next = seq;
+    if ((!match || match.test(name)) && (!type || itemType === type)) names.push(buf(name));
   }
-  // The cursor is the last examined insertion sequence: keys present for the
-  // whole iteration are returned exactly once, as SCAN guarantees.
-  return [buf(String(more ? next : 0)), keys];
+  return [buf(String(more ? next : 0)), names];
+}
+
+/** SCAN cursor [MATCH glob] [COUNT n] [TYPE t]. */
+export function scan(db: EmbeddedStore, args: readonly string[]): Reply {
+  return scanPage(
+    (function* () {
+      for (const [key, entry] of db.live()) yield [key, entry.seq, entry.data.type] as const;
+    })(),
+    parseScan(args, 1, true),
+  );
 }

@@ -2,8 +2,9 @@
  * An in-memory stand-in for redis-server, for machines without one.
  *
  * It implements the commands Strata uses (strings, TTLs, hashes, sets, sorted
- * sets, SCAN) with Redis 7.0's reply shapes as RESP2 gives them (strings are
- * Buffers, integers numbers, missing values null) and Redis's error text.
+ * sets, SCAN and SSCAN) with Redis 7.0's reply shapes as RESP2 gives them
+ * (strings are Buffers, integers numbers, missing values null) and Redis's
+ * error text.
  * Keys expire lazily, when touched. Scripting is not supported: EVAL/EVALSHA
  * fail with a clear error rather than a NOSCRIPT the client would retry.
  *
@@ -19,7 +20,8 @@ export { CommandError, type Reply };
 type Data =
   | { type: 'string'; value: Buffer }
   | { type: 'hash'; value: Map<string, Buffer> }
-  | { type: 'set'; value: Set<string> }
+  /** Member → insertion sequence (the SSCAN cursor), in insertion order. */
+  | { type: 'set'; value: Map<string, number> }
   | { type: 'zset'; value: Map<string, number> };
 
 interface Entry {
@@ -116,7 +118,7 @@ export class EmbeddedStore {
       type === 'hash'
         ? { type, value: new Map() }
         : type === 'set'
-          ? { type, value: new Set() }
+          ? { type, value: new Map() }
           : type === 'zset'
             ? { type, value: new Map() }
             : { type, value: Buffer.alloc(0) }
@@ -131,8 +133,13 @@ export class EmbeddedStore {
       entry.data = data;
       entry.expiresAt = expiresAt;
     } else {
-      this.#entries.set(key, { data, expiresAt, seq: ++this.#seq });
+      this.#entries.set(key, { data, expiresAt, seq: this.nextSeq() });
     }
+  }
+
+  /** A fresh insertion sequence, larger than every one issued (keys and set members share it). */
+  nextSeq(): number {
+    return ++this.#seq;
   }
 
   remove(key: string): boolean {
