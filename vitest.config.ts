@@ -40,6 +40,11 @@ export default defineConfig({
                 // Policies are configured per exact namespace name.
                 NAMESPACE_POLICIES: '{"priority-test":"priority"}',
                 NAMESPACE_PRIORITIES: '{"priority-test":1}',
+                // Webhooks (test/workers/webhooks.test.ts): "default" mid-rotation, "cms" limited to one namespace.
+                STRATA_WEBHOOK_SECRET:
+                  'whsec_cIAQfim4lzkMyXIPeirDhtQN73afpOm2 whsec_uHvf+dfDKkes9dTpzNR+Efa96BoF3zqa',
+                WEBHOOK_ENDPOINTS:
+                  '{"cms":{"secrets":["whsec_FqJIlAyugu0RXXAu88wX3AeNtrMvaN6BvqeS2lIwDnE="],"namespaces":["wh-cms"]},"paused":{"secrets":[]}}',
               },
             },
           })),
