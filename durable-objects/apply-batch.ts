@@ -9,7 +9,7 @@
  * shard's clock past it, so later local writes order after it.
  */
 import { base64ToBytes } from '../src/base64.ts';
-import type { Entry } from '../src/entry.ts';
+import type { Entry, EntryMeta } from '../src/entry.ts';
 import { formatHlc, type HlcClock, parseHlc } from '../src/hlc.ts';
 import type { ReplicationEvent } from '../src/replication/events.ts';
 import type { KeyVersions } from './key-versions.ts';
@@ -24,6 +24,12 @@ export interface ApplyDeps {
   hlc: HlcClock;
   /** Called before a key changes (in-flight L3 fills must not overwrite it). */
   changing(ns: string, key: string): void;
+  /**
+   * True when a purge this shard knows selects the entry (it then records
+   * the purge's tombstone instead): a write older than a purge that arrives
+   * after it stays purged.
+   */
+  purged(meta: EntryMeta, now: number): boolean;
 }
 
 export function applyBatch(
@@ -61,13 +67,15 @@ export function applyBatch(
   return result;
 }
 
-function applyEvent({ store, versions }: ApplyDeps, event: ReplicationEvent, now: number): void {
+function applyEvent(deps: ApplyDeps, event: ReplicationEvent, now: number): void {
+  const { store, versions } = deps;
   const { ns, key, version, expiresAt } = event;
   if (event.op === 'delete') {
     store.delete(ns, key);
     versions.record({ ns, key, version, expiresAt, deleted: true }, 0);
     return;
   }
+  if (event.meta && deps.purged(event.meta, now)) return;
   if (event.meta && event.value !== undefined && expiresAt > now) {
     const entry: Entry = { meta: event.meta, value: base64ToBytes(event.value) };
     store.put(entry, now);

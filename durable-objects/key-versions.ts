@@ -41,6 +41,12 @@ interface Row extends Record<string, SqlStorageValue> {
   deleted: number;
 }
 
+/** A page of keys and the cursor to continue from (null: no more). */
+export interface KeyPage {
+  rows: { key: string; version: string }[];
+  next: string | null;
+}
+
 export function bucketOf(ns: string, key: string): number {
   return murmur3(encoder.encode(`${ns}\u0000${key}`), 0x5eed) % BUCKETS;
 }
@@ -149,6 +155,31 @@ export class KeyVersions {
       )
       .toArray();
     return rows.map(toVersion);
+  }
+
+  /**
+   * Live (not deleted) versions in `ns` whose key starts with `prefix`
+   * ('' for every key), after `cursor`, in key order. Keys sharing a prefix
+   * are contiguous in (ns, key) order, so this walks the primary key from
+   * the prefix and stops at the first key outside it.
+   */
+  liveWithPrefix(ns: string, prefix: string, cursor: string | null, limit: number): KeyPage {
+    const rows: { key: string; version: string }[] = [];
+    let scanned = 0;
+    let last: string | null = null;
+    for (const row of this.sql.exec<{ key: string; version: string; deleted: number }>(
+      `SELECT key, version, deleted FROM key_versions WHERE ns = ? AND key ${cursor === null ? '>=' : '>'} ?
+       ORDER BY key LIMIT ?`,
+      ns,
+      cursor ?? prefix,
+      limit,
+    )) {
+      if (!row.key.startsWith(prefix)) return { rows, next: null };
+      scanned++;
+      last = row.key;
+      if (row.deleted === 0) rows.push({ key: row.key, version: row.version });
+    }
+    return { rows, next: scanned === limit ? last : null };
   }
 
   /**

@@ -50,7 +50,11 @@ interface PeerRow extends Record<string, SqlStorageValue> {
   ae_next_at: number;
 }
 
-export class Outbox {
+/**
+ * `E` is what one row carries: a shard's replication events by default, a
+ * PurgeDO's purges in durable-objects/purge.ts.
+ */
+export class Outbox<E extends object = Omit<ReplicationEvent, 'seq'>> {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -103,7 +107,7 @@ export class Outbox {
   }
 
   /** Appends an event; call inside the transaction that changes the data. Returns its sequence. */
-  append(event: Omit<ReplicationEvent, 'seq'>, now: number): number {
+  append(event: E, now: number): number {
     const text = JSON.stringify(event);
     return this.sql
       .exec<{ seq: number }>(
@@ -116,8 +120,8 @@ export class Outbox {
   }
 
   /** Events after `afterSeq`, oldest first, at most `maxEvents` and about `maxBytes` (always at least one). */
-  batch(afterSeq: number, maxEvents: number, maxBytes: number): ReplicationEvent[] {
-    const out: ReplicationEvent[] = [];
+  batch(afterSeq: number, maxEvents: number, maxBytes: number): (E & { seq: number })[] {
+    const out: (E & { seq: number })[] = [];
     let bytes = 0;
     for (const row of this.sql.exec<{ seq: number; event: string; bytes: number }>(
       'SELECT seq, event, bytes FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -126,7 +130,7 @@ export class Outbox {
     )) {
       if (out.length > 0 && bytes + row.bytes > maxBytes) break;
       bytes += row.bytes;
-      out.push({ ...(JSON.parse(row.event) as Omit<ReplicationEvent, 'seq'>), seq: row.seq });
+      out.push({ ...(JSON.parse(row.event) as E), seq: row.seq });
     }
     return out;
   }

@@ -2,9 +2,11 @@
  * The shard's RPC surface: what callers send and get back. Types only, so
  * the Worker, tests and scripts can name them without loading the object.
  */
+
 import type { Entry, EntryMeta } from '../src/entry.ts';
 import type { PeerState } from './outbox.ts';
 import type { AntiEntropyReport } from './replicator.ts';
+import type { PurgeStats } from './shard-purge.ts';
 
 /** What happened at L3 during a call: consulted and answered, missed, failed, or not consulted. */
 export type L3Outcome = 'ok' | 'miss' | 'error' | 'skipped';
@@ -17,6 +19,21 @@ export interface ShardRead {
   collapsed: boolean;
   /** On an L3 hit: whether L2 kept a copy (false when the entry exceeds the shard budget). */
   storedInL2?: boolean;
+  /** Set when a soft purge made the entry stale (README "Purge"). */
+  stale?: StaleRead;
+}
+
+/** A soft-purged entry served within its `stale-while-revalidate` window. */
+export interface StaleRead {
+  /** Epoch ms it became stale (the purge). */
+  since: number;
+  /** Epoch ms after which it is not served at all. */
+  until: number;
+  /**
+   * True for exactly one reader per key per lease period: the one that
+   * should refresh it. Everyone else is served stale without the task.
+   */
+  revalidate: boolean;
 }
 
 export interface ShardWriteInput {
@@ -53,6 +70,7 @@ export interface ShardStats {
   l3Reads: number;
   l3Errors: number;
   l3Pending: number;
+  purges: PurgeStats;
 }
 
 export interface ShardRemove {

@@ -22,7 +22,8 @@ import type { Entry, EntryMeta } from '../src/entry.ts';
 import { isFresh } from '../src/entry.ts';
 import type { Env } from '../src/env.ts';
 import { configFor } from '../src/env.ts';
-import { formatHlc, HlcClock } from '../src/hlc.ts';
+import { formatHlc, HlcClock, parseHlc } from '../src/hlc.ts';
+import type { PurgeEffect, PurgeRule } from '../src/purge/rules.ts';
 import type { ReplicationEvent } from '../src/replication/events.ts';
 import { signerFor } from '../src/replication/signing.ts';
 import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
@@ -42,7 +43,9 @@ import type {
   ShardStats,
   ShardWrite,
   ShardWriteInput,
+  StaleRead,
 } from './shard-api.ts';
+import { type PurgeStats, ShardPurges } from './shard-purge.ts';
 import { ShardStore, SNAPSHOT_INTERVAL_MS } from './shard-store.ts';
 
 export type {
@@ -54,7 +57,13 @@ export type {
   ShardStats,
   ShardWrite,
   ShardWriteInput,
+  StaleRead,
 } from './shard-api.ts';
+
+/** How long the reader told to refresh a stale entry has before another reader is told. */
+export const REVALIDATE_LEASE_MS = 30_000;
+/** Rows purge sweeps may touch in one call (a purge RPC or an alarm run). */
+const SWEEP_ROWS_PER_RUN = 5_000;
 
 interface Fill {
   promise: Promise<ShardRead>;
@@ -86,6 +95,9 @@ export class ShardDO extends DurableObject<Env> {
   private antiEntropyRounds = 0;
   private antiEntropyRepaired = 0;
   private lastAntiEntropy: AntiEntropyReport[] = [];
+  private readonly purges: ShardPurges;
+  /** Revalidation leases for stale entries: (ns, key) → until (ms). In memory: a lost lease only means a second refresh. */
+  private readonly leases = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -106,6 +118,7 @@ export class ShardDO extends DurableObject<Env> {
     this.config = config;
     this.versions = new KeyVersions(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage.sql);
+    this.purges = new ShardPurges(ctx.storage.sql);
     const m = /:shard:(\d+)$/.exec(ctx.id.name ?? '');
     this.shardIndex = m ? Number(m[1]) : this.store.shardIndex();
     const now = Date.now();
@@ -127,10 +140,17 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   async read(namespace: string, key: string): Promise<ShardRead> {
-    const local = this.store.get(namespace, key, Date.now());
+    const now = Date.now();
+    const local = this.store.get(namespace, key, now);
     if (local) {
-      await this.scheduleSnapshot();
-      return { entry: local, source: 'L2', l3: 'skipped', collapsed: false };
+      const effect = this.purges.effect(local.meta, now);
+      if (effect.kind !== 'purged') {
+        await this.scheduleSnapshot();
+        const stale = this.staleRead(effect, namespace, key, now);
+        return { entry: local, source: 'L2', l3: 'skipped', collapsed: false, ...stale };
+      }
+      // Purged, and not yet swept: remove it now and look further, as for a miss.
+      this.ctx.storage.transactionSync(() => this.dropPurged(local.meta, effect.rule, now));
     }
     // A key whose last change has not reached L3 yet must not be read from L3.
     if (!this.l3 || this.pending.has(namespace, key)) {
@@ -237,6 +257,12 @@ export class ShardDO extends DurableObject<Env> {
           outbox: this.outbox,
           hlc: this.hlc,
           changing: (ns, key) => this.markRaced(ns, key),
+          purged: (meta, now) => {
+            const effect = this.purges.effect(meta, now);
+            if (effect.kind !== 'purged') return false;
+            this.dropPurged(meta, effect.rule, now);
+            return true;
+          },
         },
         origin,
         direct,
@@ -352,6 +378,7 @@ export class ShardDO extends DurableObject<Env> {
       l3Reads: this.l3Reads,
       l3Errors: this.l3Errors,
       l3Pending: this.pending.count(),
+      purges: this.purges.stats(),
     };
   }
 
@@ -376,6 +403,8 @@ export class ShardDO extends DurableObject<Env> {
     }
     // Versions and tombstones past their time go in every region; the alarm runs within 30 s of writes.
     this.versions.prune(Date.now(), this.outbox.minAcked());
+    this.runSweeps(Date.now());
+    this.purges.prune(Date.now());
     const l3 = this.l3;
     if (!l3) {
       await this.armAlarm();
@@ -424,17 +453,103 @@ export class ShardDO extends DurableObject<Env> {
       !this.versions.admits(namespace, key, entry.meta.version)
     )
       return { entry: null, source: null, l3: 'miss', collapsed: false };
+    const effect = this.purges.effect(entry.meta, now);
+    if (effect.kind === 'purged') {
+      // An L3 copy older than a purge this shard knows (L3's own purge may still be under way).
+      this.ctx.storage.transactionSync(() => this.dropPurged(entry.meta, effect.rule, now));
+      return { entry: null, source: null, l3: 'miss', collapsed: false };
+    }
     let storedInL2 = false;
     this.ctx.storage.transactionSync(() => {
       storedInL2 = this.store.put(entry, now);
       this.versions.record(versionOf(entry), 0);
     });
-    return { entry, source: 'L3', l3: 'ok', collapsed: false, storedInL2 };
+    const stale = this.staleRead(effect, namespace, key, now);
+    return { entry, source: 'L3', l3: 'ok', collapsed: false, storedInL2, ...stale };
   }
 
+  /** A key is about to change: an in-flight L3 fill must not overwrite it, and a refresh lease is over. */
   private markRaced(namespace: string, key: string): void {
-    const fill = this.fills.get(`${namespace}\u0000${key}`);
+    const id = `${namespace}\u0000${key}`;
+    const fill = this.fills.get(id);
     if (fill) fill.raced = true;
+    this.leases.delete(id);
+  }
+
+  /** The `stale` part of a read for a soft-purged entry, granting the refresh lease if it is free. */
+  private staleRead(
+    effect: PurgeEffect,
+    namespace: string,
+    key: string,
+    now: number,
+  ): { stale?: StaleRead } {
+    if (effect.kind !== 'stale') return {};
+    const id = `${namespace}\u0000${key}`;
+    const held = this.leases.get(id);
+    const revalidate = held === undefined || held <= now;
+    if (revalidate) this.leases.set(id, now + REVALIDATE_LEASE_MS);
+    return { stale: { since: effect.since, until: effect.until, revalidate } };
+  }
+
+  /** Removes an entry a purge selects and records the purge's tombstone for it. Call in a transaction. */
+  private dropPurged(meta: EntryMeta, rule: PurgeRule, now: number): void {
+    this.markRaced(meta.namespace, meta.key);
+    this.store.delete(meta.namespace, meta.key);
+    if (this.versions.isNewer(meta.namespace, meta.key, rule.version))
+      this.versions.record(
+        {
+          ns: meta.namespace,
+          key: meta.key,
+          version: rule.version,
+          expiresAt: rule.soft ? now + this.config.tombstoneGraceMs : rule.expiresAt,
+          deleted: true,
+        },
+        0,
+      );
+  }
+
+  /**
+   * Applies purge rules to this shard (from this region's PurgeDO, for a
+   * purge accepted here or replicated from a peer). Idempotent: rules it
+   * already has change nothing. From the moment this returns, nothing the
+   * rules select is served; the rows themselves go in background sweeps.
+   */
+  async applyPurge(rules: PurgeRule[], shard?: number): Promise<{ added: number }> {
+    this.learnIndex(shard);
+    const now = Date.now();
+    const added = this.ctx.storage.transactionSync(() => {
+      const fresh = this.purges.add(rules, now);
+      for (const r of fresh) {
+        const v = parseHlc(r.version);
+        if (v) this.hlc.observe(v);
+        if (r.kind === 'key') this.markRaced(r.ns, r.value);
+      }
+      if (fresh.length > 0) this.store.saveHlc(formatHlc(this.hlc.peek()));
+      return fresh.length;
+    });
+    // Fills in flight for a selected key would otherwise store what they read before the rule.
+    if (added > 0) for (const fill of this.fills.values()) fill.raced = true;
+    this.runSweeps(now);
+    await this.armAlarm();
+    return { added };
+  }
+
+  purgeStats(): PurgeStats {
+    return this.purges.stats();
+  }
+
+  private runSweeps(now: number): void {
+    this.purges.sweep(
+      {
+        store: this.store,
+        versions: this.versions,
+        tombstoneGraceMs: this.config.tombstoneGraceMs,
+        changing: (ns, key) => this.markRaced(ns, key),
+      },
+      (fn) => this.ctx.storage.transactionSync(fn),
+      now,
+      SWEEP_ROWS_PER_RUN,
+    );
   }
 
   /**
@@ -484,6 +599,7 @@ export class ShardDO extends DurableObject<Env> {
       this.snapshotDue,
       replicating ? this.outbox.nextDelivery() : null,
       replicating && this.config.antiEntropyIntervalMs > 0 ? this.outbox.nextAntiEntropy() : null,
+      this.purges.nextSweep(),
     ].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
     const next = Math.max(Math.min(...candidates), Date.now());

@@ -3,6 +3,7 @@
  * errors become RFC 9457 problem responses.
  */
 import { Hono } from 'hono';
+import { except } from 'hono/combine';
 import { routePath } from 'hono/route';
 import type { AppEnv } from './app-env.ts';
 import { authenticate } from './auth/middleware.ts';
@@ -11,7 +12,9 @@ import { isolateMetrics, maybeFlush } from './metrics/recorder.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { cacheRoutes } from './routes/cache.ts';
 import { internalRoutes } from './routes/internal.ts';
+import { purgeRoutes } from './routes/purge.ts';
 import { systemRoutes } from './routes/system.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -37,13 +40,16 @@ export function createApp(): Hono<AppEnv> {
   });
 
   const auth = authenticate();
-  app.use('/v1/*', auth);
+  // Webhooks carry a Standard Webhooks signature instead of an API key: see routes/webhooks.ts.
+  app.use('/v1/*', except('/v1/webhooks/*', auth));
   app.use('/healthz', auth);
   app.use('/metrics', auth);
 
   app.route('/', systemRoutes);
   app.route('/v1/cache', cacheRoutes);
   app.route('/v1/admin', adminRoutes);
+  app.route('/v1/purge', purgeRoutes);
+  app.route('/v1/webhooks', webhookRoutes);
   // Region tokens, not API keys: see routes/internal.ts.
   app.route('/internal', internalRoutes);
 

@@ -9,12 +9,19 @@
  *
  * A failing L1 is treated as a miss; a failing L3 is reported in the result
  * (`l3: 'error'`), never thrown: expected degradation is a result.
+ *
+ * L0 and L1 copies are stored under the namespace's purge generation as
+ * read *before* the shard was asked, so a copy of what a purge removed can
+ * never land under the generation that purge introduced; when the
+ * generation cannot be learned, L0 and L1 are skipped. Stale (soft-purged)
+ * entries are never copied up.
  */
 import type {
   L3Outcome,
   ShardRemove,
   ShardWrite,
   ShardWriteInput,
+  StaleRead,
 } from '../durable-objects/shard.ts';
 import type { CacheStatusMember, TierName } from './cache-status.ts';
 import { cacheName } from './cache-status.ts';
@@ -22,8 +29,8 @@ import type { Clock } from './clock.ts';
 import type { Entry } from './entry.ts';
 import { isFresh, remainingTtl } from './entry.ts';
 import type { HotSet } from './tiers/l0-hot-set.ts';
+import type { GenerationalTier } from './tiers/l1-cache-api.ts';
 import type { ShardClient } from './tiers/shard-client.ts';
-import type { Tier } from './tiers/tier.ts';
 
 export interface ReadResult {
   entry: Entry | null;
@@ -35,7 +42,12 @@ export interface ReadResult {
   collapsed: boolean;
   /** On an L3 hit: whether L2 kept a copy. */
   l2Stored?: boolean;
+  /** Set when the entry is served stale after a soft purge. */
+  stale?: StaleRead;
 }
+
+/** A namespace's purge generation; null when it cannot be known (L0 and L1 are then skipped). */
+export type Generations = (namespace: string) => Promise<string | null>;
 
 /** Where background work goes (`ctx.waitUntil` in a Worker). */
 export type Background = (work: Promise<unknown>) => void;
@@ -43,25 +55,29 @@ export type Background = (work: Promise<unknown>) => void;
 export class TieredCache {
   constructor(
     private readonly l0: HotSet | null,
-    private readonly l1: Tier | null,
+    private readonly l1: GenerationalTier | null,
     private readonly shards: ShardClient,
     private readonly clock: Clock,
     private readonly background: Background,
+    private readonly generations: Generations = async () => '0',
   ) {}
 
   async read(namespace: string, key: string): Promise<ReadResult> {
-    const l0: ReadResult['l0'] = this.l0 ? 'miss' : 'disabled';
-    if (this.l0) {
-      const entry = this.l0.get(namespace, key, this.clock.now());
+    const gen = this.l0 || this.l1 ? await this.generations(namespace) : '0';
+    const l0Tier = gen === null ? null : this.l0;
+    const l1Tier = gen === null ? null : this.l1;
+    const l0: ReadResult['l0'] = l0Tier ? 'miss' : 'disabled';
+    if (l0Tier && gen !== null) {
+      const entry = l0Tier.get(namespace, key, this.clock.now(), gen);
       if (entry)
         return { entry, source: 'L0', l0: 'hit', l1: 'skipped', l3: 'skipped', collapsed: false };
     }
-    let l1: ReadResult['l1'] = this.l1 ? 'miss' : 'disabled';
-    if (this.l1) {
+    let l1: ReadResult['l1'] = l1Tier ? 'miss' : this.l1 ? 'skipped' : 'disabled';
+    if (l1Tier && gen !== null) {
       try {
-        const entry = await this.l1.get(namespace, key);
+        const entry = await l1Tier.get(namespace, key, gen);
         if (entry && isFresh(entry.meta, this.clock.now())) {
-          this.l0?.set(entry, this.clock.now());
+          l0Tier?.set(entry, this.clock.now(), gen);
           return { entry, source: 'L1', l0, l1: 'hit', l3: 'skipped', collapsed: false };
         }
       } catch {
@@ -69,7 +85,6 @@ export class TieredCache {
       }
     }
     const shard = await this.shards.read(namespace, key);
-    if (shard.entry) this.l0?.set(shard.entry, this.clock.now());
     const result: ReadResult = {
       entry: shard.entry,
       source: shard.source,
@@ -78,11 +93,12 @@ export class TieredCache {
       l3: shard.l3,
       collapsed: shard.collapsed,
       ...(shard.storedInL2 !== undefined ? { l2Stored: shard.storedInL2 } : {}),
+      ...(shard.stale ? { stale: shard.stale } : {}),
     };
-    if (shard.entry && this.l1 && l1 !== 'error') {
-      const l1Tier = this.l1;
-      const entry = shard.entry;
-      this.background(l1Tier.set(entry).catch(() => {}));
+    const entry = shard.entry;
+    if (entry && !shard.stale && gen !== null) {
+      l0Tier?.set(entry, this.clock.now(), gen);
+      if (l1Tier && l1 !== 'error') this.background(l1Tier.set(entry, gen).catch(() => {}));
     }
     return result;
   }
@@ -110,14 +126,17 @@ export class TieredCache {
       l3: shard.l3,
       collapsed: shard.collapsed,
       ...(shard.storedInL2 !== undefined ? { l2Stored: shard.storedInL2 } : {}),
+      ...(shard.stale ? { stale: shard.stale } : {}),
     };
   }
 
   /** Drops this data centre's L0/L1 copies of a key another region or tier changed. */
   async dropL1(namespace: string, key: string): Promise<void> {
     this.l0?.delete(namespace, key);
+    if (!this.l1) return;
     try {
-      await this.l1?.delete(namespace, key);
+      const gen = await this.generations(namespace);
+      if (gen !== null) await this.l1.delete(namespace, key, undefined, gen);
     } catch {
       // L1 copies expire within L1_MAX_TTL regardless.
     }
@@ -129,7 +148,12 @@ export class TieredCache {
  * @example a hit in L2: `strata-l2; hit; ttl=59, strata-l1; fwd=miss; stored`
  */
 export function cacheStatusFor(result: ReadResult, now: number): CacheStatusMember[] {
-  const ttl = result.entry ? remainingTtl(result.entry.meta, now) : undefined;
+  // A stale (soft-purged) entry has a negative ttl: how long ago it went stale (RFC 9211 §2.3).
+  const ttl = result.stale
+    ? Math.min(-1, Math.floor((result.stale.since - now) / 1000))
+    : result.entry
+      ? remainingTtl(result.entry.meta, now)
+      : undefined;
   // L1 is left out entirely when disabled (L1_MAX_TTL=0): it is not in the chain.
   const l1: CacheStatusMember[] =
     result.l1 === 'disabled' || result.l1 === 'skipped'
@@ -161,10 +185,10 @@ function membersBelowL0(
     case 'L1':
       return [{ cache: cacheName('L1'), hit: true, ttl }];
     case 'L2':
-      return [{ cache: cacheName('L2'), hit: true, ttl }, ...l1];
+      return [{ cache: cacheName('L2'), hit: true, ttl, ...staleDetail(result) }, ...l1];
     case 'L3':
       return [
-        { cache: cacheName('L3'), hit: true, ttl },
+        { cache: cacheName('L3'), hit: true, ttl, ...staleDetail(result) },
         {
           cache: cacheName('L2'),
           fwd: 'miss',
@@ -186,4 +210,8 @@ function membersBelowL0(
       return members;
     }
   }
+}
+
+function staleDetail(result: ReadResult): { detail?: string } {
+  return result.stale ? { detail: 'stale-while-revalidate' } : {};
 }

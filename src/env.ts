@@ -6,6 +6,7 @@
  */
 import type { KeysDO } from '../durable-objects/keys.ts';
 import type { MetricsDO } from '../durable-objects/metrics.ts';
+import type { PurgeDO } from '../durable-objects/purge.ts';
 import type { ShardDO } from '../durable-objects/shard.ts';
 import { LIMITS } from './limits.ts';
 import { DEFAULT_POLICY, POLICIES } from './policy/index.ts';
@@ -14,6 +15,7 @@ export interface Env {
   SHARD: DurableObjectNamespace<ShardDO>;
   KEYS: DurableObjectNamespace<KeysDO>;
   METRICS: DurableObjectNamespace<MetricsDO>;
+  PURGE: DurableObjectNamespace<PurgeDO>;
   REGION?: string;
   SHARDS?: string;
   SHARD_BYTE_BUDGET?: string;
@@ -50,6 +52,17 @@ export interface Env {
   NAMESPACE_HOMES?: string;
   QUORUM_TIMEOUT_MS?: string;
   PEER_TIMEOUT_MS?: string;
+  /** Milliseconds an isolate reuses its view of the namespaces' L1 generations (README "Purge"). */
+  PURGE_FEED_MS?: string;
+  /** The local stack's webhook secret (`whsec_...`), for the `default` endpoint. */
+  STRATA_WEBHOOK_SECRET?: string;
+  /** Webhook endpoints: JSON, see src/webhooks/config.ts. */
+  WEBHOOK_ENDPOINTS?: string;
+  /** Cloudflare zone purge (optional): zone id, API token, API base URL, plan. */
+  CF_ZONE_ID?: string;
+  CF_API_TOKEN?: string;
+  CF_API_BASE?: string;
+  CF_ZONE_PLAN?: string;
 }
 
 /** How a namespace's writes and reads are coordinated across regions (README "Consistency"). */
@@ -98,6 +111,8 @@ export interface Config {
   quorumTimeoutMs: number;
   /** Deadline of one region-to-region request. */
   peerTimeoutMs: number;
+  /** Milliseconds an isolate may use its view of L1 generations before asking again. */
+  purgeFeedMs: number;
 }
 
 const LOCATION_HINTS = ['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'] as const;
@@ -191,6 +206,7 @@ function regionConfig(env: Env, region: string) {
     namespaceHomes: namespaceMap('NAMESPACE_HOMES', env.NAMESPACE_HOMES, (v, w) => known(w, v)),
     quorumTimeoutMs: int('QUORUM_TIMEOUT_MS', env.QUORUM_TIMEOUT_MS, 2000, 10, 60_000),
     peerTimeoutMs: int('PEER_TIMEOUT_MS', env.PEER_TIMEOUT_MS, 5000, 10, 60_000),
+    purgeFeedMs: int('PURGE_FEED_MS', env.PURGE_FEED_MS, 1000, 0, 60_000),
   };
 }
 

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'quorum-not-reached'
   | 'home-unreachable'
   | 'conflict'
+  | 'invalid-purge'
+  | 'invalid-signature'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -42,6 +44,8 @@ const STATUS: Record<ErrorCode, number> = {
   'quorum-not-reached': 503,
   'home-unreachable': 503,
   conflict: 409,
+  'invalid-purge': 400,
+  'invalid-signature': 401,
   internal: 500,
 };
 
@@ -63,6 +67,8 @@ const TITLE: Record<ErrorCode, string> = {
   'quorum-not-reached': 'Quorum not reached',
   'home-unreachable': 'Home region unreachable',
   conflict: 'Conflict',
+  'invalid-purge': 'Invalid purge',
+  'invalid-signature': 'Invalid webhook signature',
   internal: 'Internal error',
 };
 

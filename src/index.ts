@@ -6,6 +6,7 @@ import { createApp } from './app.ts';
 
 export { KeysDO } from '../durable-objects/keys.ts';
 export { MetricsDO } from '../durable-objects/metrics.ts';
+export { PurgeDO } from '../durable-objects/purge.ts';
 export { ShardDO } from '../durable-objects/shard.ts';
 
 export default createApp();

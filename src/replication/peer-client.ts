@@ -22,7 +22,7 @@ export interface PeerTarget {
 }
 
 /** The internal routes and what they answer. */
-export type InternalPurpose = 'replicate' | 'digest' | 'versions' | 'strong';
+export type InternalPurpose = 'replicate' | 'digest' | 'versions' | 'strong' | 'purge';
 
 export async function callPeer<T>(
   signer: Signer,

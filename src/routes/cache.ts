@@ -23,6 +23,7 @@ import { StrataError } from '../errors.ts';
 import { shardFor } from '../hashing.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
 import { createPolicy } from '../policy/index.ts';
+import { generationOf } from '../purge/generations.ts';
 import {
   CONSISTENCY_HEADER,
   homeOf,
@@ -56,6 +57,7 @@ export function cacheFor(c: Context<AppEnv>, config: Config): TieredCache {
     ShardClient.fromEnv(c.env, config),
     systemClock,
     (p) => c.executionCtx.waitUntil(p),
+    (ns) => generationOf(c.env, config, ns),
   );
 }
 
@@ -135,7 +137,14 @@ cacheRoutes.on(['GET', 'HEAD'], '/:namespace/:key{.+}', async (c) => {
   const etag = `"${entry.meta.version}"`;
   headers.set('etag', etag);
   headers.set('age', String(ageSeconds(entry.meta, now)));
-  headers.set('cache-control', `private, max-age=${remainingTtl(entry.meta, now)}`);
+  if (result.stale) {
+    // Soft-purged: served stale; exactly one reader at a time is asked to refresh it (PUT).
+    const left = Math.max(0, Math.floor((result.stale.until - now) / 1000));
+    headers.set('cache-control', `private, max-age=0, stale-while-revalidate=${left}`);
+    headers.set('strata-revalidate', result.stale.revalidate ? 'required' : 'in-progress');
+  } else {
+    headers.set('cache-control', `private, max-age=${remainingTtl(entry.meta, now)}`);
+  }
   if (entry.meta.tags.length) headers.set('cache-tag', entry.meta.tags.join(','));
   if (matchesIfNoneMatch(c.req.header('if-none-match'), etag)) {
     return new Response(null, { status: 304, headers });

@@ -8,6 +8,7 @@
  * - `POST /internal/digest`     a shard's per-bucket version digests
  * - `POST /internal/versions`   a shard's key versions in some buckets
  * - `POST /internal/strong`     run a `strong` read, write or delete here, the home region
+ * - `POST /internal/purge`      apply purges the sending region accepted
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -22,6 +23,10 @@ import { shardFor } from '../hashing.ts';
 import { parseHlc } from '../hlc.ts';
 import { LIMITS } from '../limits.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
+import { bumpGeneration } from '../purge/generations.ts';
+import { parsePurgeRequest } from '../purge/request.ts';
+import type { Purge } from '../purge/rules.ts';
+import { PURGE_ID, purgeStub } from '../purge/submit.ts';
 import { homeOf } from '../replication/consistency.ts';
 import type { ReplicationEvent } from '../replication/events.ts';
 import { MAX_BATCH_BYTES, replicationBatch } from '../replication/events.ts';
@@ -257,4 +262,47 @@ internalRoutes.post('/strong', async (c) => {
   const { value: _encoded, ...rest } = body.input;
   const input: ShardWriteInput = { ...rest, namespace, key, value };
   return c.json(await cache.write(input));
+});
+
+const purgeBatch = z.object({
+  origin: z.string(),
+  purges: z
+    .array(
+      z.object({
+        id: z.string(),
+        origin: z.string(),
+        version: z.string(),
+        at: z.number(),
+        soft: z.boolean(),
+        selectors: z.unknown(),
+        source: z.string().check(z.maxLength(200)),
+      }),
+    )
+    .check(z.maxLength(100)),
+});
+
+/** Applies purges a peer accepted to this region's shards; 503 until every shard has them (the peer retries). */
+internalRoutes.post('/purge', async (c) => {
+  const { peer, body, config } = await signedBody(c, 'purge', purgeBatch);
+  if (body.origin !== peer)
+    throw new StrataError('forbidden', 'A region may only send purges it accepted.');
+  const purges: Purge[] = body.purges.map((p) => {
+    if (p.origin !== peer || !PURGE_ID.test(p.id) || !p.id.endsWith(`_${peer}`))
+      throw new StrataError('bad-request', 'A purge names another origin.');
+    if (!parseHlc(p.version))
+      throw new StrataError('bad-request', 'A purge has an invalid version.');
+    // The same validation as a purge accepted here: selectors a region could not have accepted are refused.
+    const { soft: _soft, ...selectors } = parsePurgeRequest({
+      ...(p.selectors as object),
+      soft: p.soft,
+    });
+    return { ...p, selectors };
+  });
+  const done = await purgeStub(c.env, config).applyRemote(purges);
+  for (const p of purges) bumpGeneration(c.env, p.selectors.namespace, p.version);
+  if (!done)
+    throw new StrataError('tier-unavailable', 'Some shards have not applied the purges yet.', {
+      headers: { 'retry-after': '1' },
+    });
+  return c.json({ applied: purges.length });
 });

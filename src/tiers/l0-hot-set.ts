@@ -13,7 +13,8 @@ import type { Entry } from '../entry.ts';
 import type { Policy } from '../policy/policy.ts';
 
 export class HotSet {
-  private readonly values = new Map<string, Entry>();
+  /** Each copy with the namespace generation it was stored under (src/purge/generations.ts). */
+  private readonly values = new Map<string, { entry: Entry; generation: string }>();
 
   constructor(
     private readonly policy: Policy,
@@ -21,17 +22,23 @@ export class HotSet {
   ) {}
 
   /** The entry if this isolate holds a live copy; records the read with the policy. */
-  get(namespace: string, key: string, now: number): Entry | null {
+  get(namespace: string, key: string, now: number, generation = '0'): Entry | null {
     const id = `${namespace}\u0000${key}`;
     if (!this.policy.get(id, now)) {
       this.values.delete(id);
       return null;
     }
-    return this.values.get(id) ?? null;
+    const held = this.values.get(id);
+    // A copy from before the namespace's latest purge is never served.
+    if (held && held.generation !== generation) {
+      this.delete(namespace, key);
+      return null;
+    }
+    return held?.entry ?? null;
   }
 
   /** Offers a copy; the policy may decline it or evict others. */
-  set(entry: Entry, now: number): void {
+  set(entry: Entry, now: number, generation = '0'): void {
     const id = `${entry.meta.namespace}\u0000${entry.meta.key}`;
     const expiresAt = Math.min(entry.meta.expiresAt, now + this.maxTtlMs);
     if (expiresAt <= now) return;
@@ -46,7 +53,7 @@ export class HotSet {
       now,
     );
     for (const gone of evicted) this.values.delete(gone);
-    if (this.policy.has(id)) this.values.set(id, entry);
+    if (this.policy.has(id)) this.values.set(id, { entry, generation });
   }
 
   delete(namespace: string, key: string): void {

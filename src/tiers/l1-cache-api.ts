@@ -1,8 +1,10 @@
 /**
  * L1: the Workers Cache API of the data centre serving the request.
  *
- * Entries live under synthetic URLs, one path per namespace
- * (`https://l1.strata.invalid/<namespace>/<encoded key>`), as responses whose
+ * Entries live under synthetic URLs, one path per namespace and generation
+ * (`https://l1.strata.invalid/<namespace>/<generation>/<encoded key>`; the
+ * generation changes with every purge of the namespace, see
+ * src/purge/generations.ts), as responses whose
  * body is the value and whose `Cache-Control: max-age` is the entry's
  * *remaining* TTL capped by `L1_MAX_TTL` (L1 is per data centre and is not
  * told about writes elsewhere, so the cap bounds how stale it can be).
@@ -16,11 +18,18 @@ import type { Tier } from './tier.ts';
 
 const META_HEADER = 'x-strata-meta';
 
-export function l1Url(namespace: string, key: string): string {
-  return `https://l1.strata.invalid/${namespace}/${encodeURIComponent(key)}`;
+export function l1Url(namespace: string, key: string, generation = '0'): string {
+  return `https://l1.strata.invalid/${namespace}/${generation}/${encodeURIComponent(key)}`;
 }
 
-export class CacheApiTier implements Tier {
+/** L1 as `TieredCache` uses it: every call names the namespace's generation. */
+export interface GenerationalTier {
+  get(namespace: string, key: string, generation: string): Promise<Entry | null>;
+  set(entry: Entry, generation: string): Promise<void>;
+  delete(namespace: string, key: string, tombstone: undefined, generation: string): Promise<void>;
+}
+
+export class CacheApiTier implements Tier, GenerationalTier {
   readonly name = 'L1' as const;
 
   constructor(
@@ -29,8 +38,8 @@ export class CacheApiTier implements Tier {
     private readonly maxTtl: number,
   ) {}
 
-  async get(namespace: string, key: string): Promise<Entry | null> {
-    const res = await this.cache.match(l1Url(namespace, key));
+  async get(namespace: string, key: string, generation = '0'): Promise<Entry | null> {
+    const res = await this.cache.match(l1Url(namespace, key, generation));
     if (!res) return null;
     const header = res.headers.get(META_HEADER);
     if (!header) return null;
@@ -40,11 +49,11 @@ export class CacheApiTier implements Tier {
     return { meta, value };
   }
 
-  async set(entry: Entry): Promise<void> {
+  async set(entry: Entry, generation = '0'): Promise<void> {
     const ttl = Math.min(remainingTtl(entry.meta, this.clock.now()), this.maxTtl);
     if (ttl < 1) return; // less than a second left: not worth a copy
     await this.cache.put(
-      l1Url(entry.meta.namespace, entry.meta.key),
+      l1Url(entry.meta.namespace, entry.meta.key, generation),
       new Response(entry.value, {
         headers: {
           'cache-control': `max-age=${ttl}`,
@@ -56,7 +65,7 @@ export class CacheApiTier implements Tier {
     );
   }
 
-  async delete(namespace: string, key: string): Promise<void> {
-    await this.cache.delete(l1Url(namespace, key));
+  async delete(namespace: string, key: string, _tombstone?: unknown, generation = '0') {
+    await this.cache.delete(l1Url(namespace, key, generation));
   }
 }

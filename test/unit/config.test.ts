@@ -9,7 +9,7 @@ import { formatHlc, parseHlc } from '../../src/hlc.ts';
 import { LIMITS } from '../../src/limits.ts';
 import { DEFAULT_POLICY } from '../../src/policy/index.ts';
 
-type Vars = Partial<Omit<Env, 'SHARD' | 'KEYS' | 'METRICS'>>;
+type Vars = Partial<Omit<Env, 'SHARD' | 'KEYS' | 'METRICS' | 'PURGE'>>;
 /** configFor reads only the string variables; the Durable Object bindings are not touched. */
 const envOf = (vars: Vars = {}): Env => ({ ...vars }) as unknown as Env;
 
@@ -39,6 +39,7 @@ const DEFAULTS: Config = {
   namespaceHomes: {},
   quorumTimeoutMs: 2000,
   peerTimeoutMs: 5000,
+  purgeFeedMs: 1000,
 };
 
 // [variable, Config field, min, max]

@@ -24,6 +24,8 @@ const CODES = [
   ['quorum-not-reached', 503, 'Quorum not reached'],
   ['home-unreachable', 503, 'Home region unreachable'],
   ['conflict', 409, 'Conflict'],
+  ['invalid-purge', 400, 'Invalid purge'],
+  ['invalid-signature', 401, 'Invalid webhook signature'],
   ['internal', 500, 'Internal error'],
 ] as const satisfies readonly (readonly [ErrorCode, number, string])[];
 

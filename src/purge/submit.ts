@@ -1,0 +1,33 @@
+/**
+ * The Worker's handle on purges: every purge, from the API or a webhook,
+ * is accepted by this region's PurgeDO (durable-objects/purge.ts), which
+ * applies it here before answering and carries it everywhere else.
+ */
+import type { PurgeAccepted, PurgeDO, PurgeStatus } from '../../durable-objects/purge.ts';
+import type { Config, Env } from '../env.ts';
+import type { PurgeRequest } from './request.ts';
+
+export type { PurgeAccepted, PurgeStatus } from '../../durable-objects/purge.ts';
+
+/** The region's purge coordinator. */
+export function purgeStub(env: Env, config: Config): DurableObjectStub<PurgeDO> {
+  const id = env.PURGE.idFromName(`purge:${config.region}`);
+  const hint = config.locationHint;
+  return hint ? env.PURGE.get(id, { locationHint: hint }) : env.PURGE.get(id);
+}
+
+export function submitPurge(
+  env: Env,
+  config: Config,
+  request: PurgeRequest,
+  source: string,
+): Promise<PurgeAccepted> {
+  return purgeStub(env, config).submit(request, source) as Promise<PurgeAccepted>;
+}
+
+export function purgeStatus(env: Env, config: Config, id: string): Promise<PurgeStatus | null> {
+  return purgeStub(env, config).status(id) as Promise<PurgeStatus | null>;
+}
+
+/** Purge ids as `submit` makes them: `pg_<24 hex>_<region>`. */
+export const PURGE_ID = /^pg_[0-9a-f]{24}_[a-z0-9][a-z0-9-]{0,31}$/;
