@@ -35,6 +35,10 @@ export default defineConfig({
                 JWT_ISSUER: 'https://issuer.test',
                 JWT_AUDIENCE: 'strata-test',
                 JWT_JWKS_URL: inject<string>('jwksUrl'),
+                // Cloudflare zone purge against the local API stand-in (test/helpers/zone-global-setup.ts).
+                CF_ZONE_ID: inject<string>('zoneId'),
+                CF_API_TOKEN: inject<string>('zoneApiToken'),
+                CF_API_BASE: inject<string>('zoneApiUrl'),
                 L3_TIMEOUT_MS: '2000',
                 SHARD_BYTE_BUDGET: '65536',
                 // Policies are configured per exact namespace name.
@@ -52,7 +56,11 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
-          globalSetup: ['test/helpers/l3-global-setup.ts', 'test/helpers/jwks-global-setup.ts'],
+          globalSetup: [
+            'test/helpers/l3-global-setup.ts',
+            'test/helpers/jwks-global-setup.ts',
+            'test/helpers/zone-global-setup.ts',
+          ],
           testTimeout: 30_000,
         },
       },
