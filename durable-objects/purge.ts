@@ -32,7 +32,7 @@ import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
 import { ShardClient } from '../src/tiers/shard-client.ts';
 import { Outbox } from './outbox.ts';
 import { PurgeLedger, type PurgeStatus } from './purge-ledger.ts';
-import { ZonePurger } from './zone-purger.ts';
+import { ZONE_NOT_CONFIGURED, ZonePurger } from './zone-purger.ts';
 
 export type { PurgeStatus } from './purge-ledger.ts';
 
@@ -132,7 +132,7 @@ export class PurgeDO extends DurableObject<Env> {
       id,
       this.config.region,
       this.config.regions,
-      this.zone?.status(id) ?? null,
+      this.zone ? this.zone.status(id) : ZONE_NOT_CONFIGURED,
     );
   }
 

@@ -50,7 +50,10 @@ describe('POST /v1/purge', () => {
     expect(await status(ns, 'a')).toBe(404);
     expect(await status(ns, 'c')).toBe(404);
     expect(await status(ns, 'b')).toBe(200);
-    await eventually(async () => (await l3().get(ns, 'a')) === null && (await l3().get(ns, 'c')) === null, 5000);
+    await eventually(
+      async () => (await l3().get(ns, 'a')) === null && (await l3().get(ns, 'c')) === null,
+      5000,
+    );
     expect(await l3().get(ns, 'b')).not.toBeNull();
   });
 
@@ -102,7 +105,9 @@ describe('POST /v1/purge', () => {
     expect(first.status).toBe(200);
     expect(await first.text()).toBe('old');
     expect(first.headers.get('strata-revalidate')).toBe('required');
-    expect(first.headers.get('cache-status')).toMatch(/strata-l2; hit; ttl=-\d+; detail=stale-while-revalidate/);
+    expect(first.headers.get('cache-status')).toMatch(
+      /strata-l2; hit; ttl=-\d+; detail=stale-while-revalidate/,
+    );
     const second = await call('GET', keyPath(ns, 'swr'));
     expect(second.headers.get('strata-revalidate')).toBe('in-progress');
     await second.arrayBuffer();
