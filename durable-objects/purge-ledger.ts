@@ -298,6 +298,16 @@ export class PurgeLedger {
     return due.length > 0 ? Math.min(...due) : null;
   }
 
+  counts(): { recorded: number; pendingLocally: number; l3Pending: number } {
+    return this.sql
+      .exec<{ recorded: number; pendingLocally: number; l3Pending: number }>(
+        `SELECT (SELECT COUNT(*) FROM purges) AS recorded,
+                (SELECT COUNT(*) FROM purges WHERE local_done_at IS NULL) AS pendingLocally,
+                (SELECT COUNT(*) FROM l3_jobs WHERE done = 0) AS l3Pending`,
+      )
+      .one();
+  }
+
   /** Drops records past `RECORD_TTL_MS`, with their progress rows. */
   prune(now: number): void {
     const old = this.sql

@@ -46,6 +46,24 @@ export interface PurgeAccepted {
   local: 'done' | 'pending';
 }
 
+export interface PurgeStats {
+  /** Purges recorded here (accepted or received) and still kept for status. */
+  recorded: number;
+  /** Purges some shard of this region has not applied yet. */
+  pendingLocally: number;
+  /** L3 purge jobs not finished. */
+  l3Pending: number;
+  /** Tags waiting for the zone purge API. */
+  zoneQueued: number;
+  peers: {
+    region: string;
+    depth: number;
+    delivered: number;
+    failures: number;
+    lastError: string | null;
+  }[];
+}
+
 /** Purges per delivery to a peer. */
 const PURGES_PER_BATCH = 100;
 /** L3 keys looked at per page, and pages per alarm run. */
@@ -149,6 +167,21 @@ export class PurgeDO extends DurableObject<Env> {
       if (current === undefined || compareVersionText(version, current) > 0) out[ns] = version;
     }
     return out;
+  }
+
+  /** Progress of this region's purges, for `/v1/stats` and `/metrics`. */
+  async stats(): Promise<PurgeStats> {
+    return {
+      ...this.ledger.counts(),
+      zoneQueued: this.zone?.queued() ?? 0,
+      peers: this.outbox.peers().map((p) => ({
+        region: p.region,
+        depth: p.depth,
+        delivered: p.delivered,
+        failures: p.failures,
+        lastError: p.lastError,
+      })),
+    };
   }
 
   /** Records a webhook id; false when it was already seen (a replay). */

@@ -17,6 +17,8 @@
  *   PORT                 port of the first region (default 8787)
  *   STRATA_DEV_API_KEY   bootstrap admin key handed to every region as
  *                        STRATA_ADMIN_KEY (default `strata-dev-admin-key`)
+ *   STRATA_WEBHOOK_SECRET  the `default` webhook endpoint's secret, `whsec_<base64>`
+ *                        (default DEFAULT_WEBHOOK_SECRET below, printed in the banner)
  * Flags:
  *   --regions N  run N regions (default 1)
  *   --fresh      wipe .strata/ (L3 data, Durable Object state) first
@@ -41,6 +43,8 @@ import { generateRegionKeys } from './lib/replication-keys.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = join(ROOT, '.strata');
 const DEFAULT_ADMIN_KEY = 'strata-dev-admin-key';
+/** The local stack's webhook secret unless STRATA_WEBHOOK_SECRET is set: for trying webhooks, never for production. */
+const DEFAULT_WEBHOOK_SECRET = `whsec_${Buffer.from('strata-dev-webhook-secret-000000').toString('base64')}`;
 const MAX_REGIONS = 8;
 /** After this long without a 200 from /healthz, print the banner anyway, with a warning. */
 const HEALTH_PATIENCE_MS = 90_000;
@@ -125,6 +129,8 @@ function banner(opts: {
   regions: RegionStatus[];
   key: string;
   keyIsDefault: boolean;
+  webhookSecret: string;
+  webhookSecretIsDefault: boolean;
   l3: L3Server;
   l3Token: string;
   redis?: RedisProcess;
@@ -170,6 +176,10 @@ function banner(opts: {
     );
   }
   lines.push(
+    `  Webhooks    POST ${first.region.url}/v1/webhooks/invalidate, secret ${opts.webhookSecret}` +
+      (opts.webhookSecretIsDefault
+        ? '   (the default; set STRATA_WEBHOOK_SECRET to change it)'
+        : ''),
     `  L3          ${opts.l3.url}   (Upstash REST, token ${opts.l3Token})`,
     `  Redis       ${l3Backend}`,
     opts.single
@@ -197,6 +207,12 @@ async function main(): Promise<void> {
   }
   const key = process.env.STRATA_DEV_API_KEY || DEFAULT_ADMIN_KEY;
   const single = options.regions === 1;
+  const webhookSecret = process.env.STRATA_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET;
+  if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(webhookSecret)) {
+    console.error('STRATA_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>');
+    process.exit(2);
+  }
+  const vars = { STRATA_WEBHOOK_SECRET: webhookSecret };
 
   // A second Ctrl-C while stopping kills what is left at once.
   const onSignal = () => (stack.stopping ? forceExit() : void shutdown(0));
@@ -253,6 +269,7 @@ async function main(): Promise<void> {
             l3: { url: stack.l3.url, token: l3Token },
             passRegion: false,
             inspectorPort: null,
+            vars,
             output,
           }
         : {
@@ -268,6 +285,7 @@ async function main(): Promise<void> {
               keys: keys ?? {},
             },
             locationHint: LOCATION_HINTS[name],
+            vars,
             output,
           },
     );
@@ -292,6 +310,8 @@ async function main(): Promise<void> {
       regions: statuses,
       key,
       keyIsDefault: !process.env.STRATA_DEV_API_KEY,
+      webhookSecret,
+      webhookSecretIsDefault: !process.env.STRATA_WEBHOOK_SECRET,
       l3: stack.l3,
       l3Token,
       redis: stack.redis,

@@ -4,10 +4,12 @@
  * credential: /healthz any valid one, /metrics and /v1/stats the admin scope.
  */
 import { Hono } from 'hono';
+import type { PurgeStats } from '../../durable-objects/purge.ts';
 import type { AppEnv } from '../app-env.ts';
 import { authorize } from '../auth/principal.ts';
 import { configFor } from '../env.ts';
 import { renderMetrics } from '../metrics/recorder.ts';
+import { purgeStub } from '../purge/submit.ts';
 import { l1Url } from '../tiers/l1-cache-api.ts';
 import { createRedis } from '../tiers/l3-redis.ts';
 import { ShardClient } from '../tiers/shard-client.ts';
@@ -56,13 +58,14 @@ systemRoutes.get('/healthz', async (c) => {
 systemRoutes.get('/metrics', async (c) => {
   authorize(c.get('principal'), 'admin', null);
   const config = configFor(c.env);
-  const [text, peers] = await Promise.all([
+  const [text, peers, purges] = await Promise.all([
     renderMetrics(c.env),
     Object.keys(config.peers).length > 0
       ? peerSummary(ShardClient.fromEnv(c.env, config), config.shards)
       : Promise.resolve([]),
+    purgeStub(c.env, config).stats() as Promise<PurgeStats>,
   ]);
-  return c.text(text + renderPeerMetrics(peers), 200, {
+  return c.text(text + renderPeerMetrics(peers) + renderPurgeMetrics(purges), 200, {
     'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     'cache-control': 'no-store',
   });
@@ -72,13 +75,14 @@ systemRoutes.get('/v1/stats', async (c) => {
   authorize(c.get('principal'), 'admin', null);
   const config = configFor(c.env);
   const client = ShardClient.fromEnv(c.env, config);
-  const [shards, peers] = await Promise.all([
+  const [shards, peers, purges] = await Promise.all([
     Promise.all(
       Array.from({ length: config.shards }, (_, i) =>
         client.stats(i).then((s) => ({ shard: i, ...s })),
       ),
     ),
     Object.keys(config.peers).length > 0 ? peerSummary(client, config.shards) : Promise.resolve([]),
+    purgeStub(c.env, config).stats() as Promise<PurgeStats>,
   ]);
   return c.json(
     {
@@ -91,6 +95,7 @@ systemRoutes.get('/v1/stats', async (c) => {
         namespaceHomes: config.namespaceHomes,
       },
       peers: peers.map((p) => ({ ...p, url: config.peers[p.region] })),
+      purges,
       shards,
     },
     200,
@@ -204,5 +209,28 @@ function renderPeerMetrics(peers: PeerSummary[]): string {
     '1 when the last delivery to the peer succeeded on every shard.',
     (p) => (p.state === 'ok' ? 1 : 0),
   );
+  return `${lines.join('\n')}\n`;
+}
+
+/** The region's purge backlog, read from its PurgeDO at scrape time. */
+function renderPurgeMetrics(s: PurgeStats): string {
+  const lines = [
+    '# HELP strata_purge_pending_local Purges some shard of this region has not applied yet.',
+    '# TYPE strata_purge_pending_local gauge',
+    `strata_purge_pending_local ${s.pendingLocally}`,
+    '# HELP strata_purge_l3_jobs_pending L3 purge jobs not finished.',
+    '# TYPE strata_purge_l3_jobs_pending gauge',
+    `strata_purge_l3_jobs_pending ${s.l3Pending}`,
+    '# HELP strata_purge_zone_queued Tags waiting for the Cloudflare zone purge API.',
+    '# TYPE strata_purge_zone_queued gauge',
+    `strata_purge_zone_queued ${s.zoneQueued}`,
+  ];
+  if (s.peers.length > 0) {
+    lines.push(
+      '# HELP strata_purge_outbox_depth Purges not yet acknowledged by the peer.',
+      '# TYPE strata_purge_outbox_depth gauge',
+      ...s.peers.map((p) => `strata_purge_outbox_depth{peer="${p.region}"} ${p.depth}`),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

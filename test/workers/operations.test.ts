@@ -43,6 +43,8 @@ describe('operational endpoints', () => {
     expect(text).toMatch(
       /strata_http_request_duration_seconds_bucket\{route="[^"]+",le="\+Inf"\} \d+/,
     );
+    expect(text).toMatch(/strata_purge_pending_local \d+/);
+    expect(text).toMatch(/strata_purge_l3_jobs_pending \d+/);
     // Keys never become label values.
     expect(text).not.toContain(ns);
   });
@@ -50,8 +52,13 @@ describe('operational endpoints', () => {
   it('/v1/stats lists every shard', async () => {
     const res = await call('GET', '/v1/stats');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { shards: { shard: number; budget: number }[] };
+    const body = (await res.json()) as {
+      shards: { shard: number; budget: number; purges: { rules: number } }[];
+      purges: { recorded: number; pendingLocally: number };
+    };
     expect(body.shards).toHaveLength(4);
     expect(body.shards[0]?.budget).toBe(65536);
+    expect(body.shards[0]?.purges.rules).toBeGreaterThanOrEqual(0);
+    expect(body.purges.pendingLocally).toBeGreaterThanOrEqual(0);
   });
 });
