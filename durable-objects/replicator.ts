@@ -58,6 +58,9 @@ export interface ReplicatorDeps {
 }
 
 export class Replicator {
+  /** Anti-entropy rounds that compared with at least one peer, what they repaired, and the last round's reports. */
+  readonly antiEntropyStats = { rounds: 0, repaired: 0, last: [] as AntiEntropyReport[] };
+
   constructor(private readonly deps: ReplicatorDeps) {}
 
   private targets(): PeerTarget[] {
@@ -109,6 +112,17 @@ export class Replicator {
       const state = outbox.peer(t.region);
       return state !== null && state.antiEntropyAt <= now;
     });
+    const reports = await this.compareAll(due, now);
+    if (reports.length > 0) {
+      this.antiEntropyStats.rounds++;
+      this.antiEntropyStats.repaired += reports.reduce((n, r) => n + r.repaired, 0);
+      this.antiEntropyStats.last = reports;
+    }
+    return reports;
+  }
+
+  private compareAll(due: PeerTarget[], now: number): Promise<AntiEntropyReport[]> {
+    const { outbox, config } = this.deps;
     return Promise.all(
       due.map(async (t) => {
         // Jitter keeps the shards of a region from all comparing at the same moment.

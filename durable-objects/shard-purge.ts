@@ -21,6 +21,7 @@ import type { EntryMeta } from '../src/entry.ts';
 import type { PurgeEffect, PurgeKind, PurgeRule } from '../src/purge/rules.ts';
 import { compareVersionText, PurgeIndex } from '../src/purge/rules.ts';
 import type { KeyVersions } from './key-versions.ts';
+import type { StaleRead } from './shard-api.ts';
 import type { ShardStore } from './shard-store.ts';
 
 /** Rows one sweep step looks at. */
@@ -42,13 +43,23 @@ interface SweepRow extends RuleRow {
   cursor: string | null;
 }
 
-export interface SweepDeps {
+export interface ShardPurgeDeps {
   store: ShardStore;
   versions: KeyVersions;
   tombstoneGraceMs: number;
   /** Called before a key is removed (in-flight L3 fills must not bring it back). */
   changing(ns: string, key: string): void;
+  /** Runs `fn` in one SQLite transaction. */
+  transaction<T>(fn: () => T): T;
 }
+
+/** How long the reader told to refresh a stale entry has before another reader is told. */
+export const REVALIDATE_LEASE_MS = 30_000;
+/** Rows purge sweeps may touch in one call (a purge RPC or an alarm run). */
+export const SWEEP_ROWS_PER_RUN = 5_000;
+
+/** What a shard may do with an entry it found: serve it (maybe stale), or not (it was purged and is now removed). */
+export type Serving = { serve: false } | { serve: true; stale?: StaleRead };
 
 export interface PurgeStats {
   rules: number;
@@ -59,8 +70,13 @@ export interface PurgeStats {
 export class ShardPurges {
   private index: PurgeIndex;
   private swept = 0;
+  /** Refresh leases of stale entries: (ns, key) → until (ms). In memory: a lost lease only means a second refresh. */
+  private readonly leases = new Map<string, number>();
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly deps: ShardPurgeDeps,
+  ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS purge_rules (
       id TEXT NOT NULL, ns TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
       version TEXT NOT NULL, soft INTEGER NOT NULL, at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
@@ -77,6 +93,57 @@ export class ShardPurges {
 
   effect(meta: EntryMeta, now: number): PurgeEffect {
     return this.index.quiet(meta.namespace) ? NONE : this.index.effect(meta, now);
+  }
+
+  /**
+   * Whether an entry found in L2 or L3 may be served: a purged one is
+   * removed (with the purge's tombstone) and not served; a soft-purged one
+   * is served stale, and the first reader while no lease is held is told to
+   * refresh it.
+   */
+  serving(meta: EntryMeta, now: number): Serving {
+    const effect = this.effect(meta, now);
+    if (effect.kind === 'none') return { serve: true };
+    if (effect.kind === 'purged') {
+      this.deps.transaction(() => this.drop(meta, effect.rule, now));
+      return { serve: false };
+    }
+    const id = `${meta.namespace}\u0000${meta.key}`;
+    const held = this.leases.get(id);
+    const revalidate = held === undefined || held <= now;
+    if (revalidate) this.leases.set(id, now + REVALIDATE_LEASE_MS);
+    return { serve: true, stale: { since: effect.since, until: effect.until, revalidate } };
+  }
+
+  /** True (and the entry removed, its tombstone recorded) when a purge selects it. Call in a transaction. */
+  dropIfPurged(meta: EntryMeta, now: number): boolean {
+    const effect = this.effect(meta, now);
+    if (effect.kind !== 'purged') return false;
+    this.drop(meta, effect.rule, now);
+    return true;
+  }
+
+  /** The key changed: whoever held its refresh lease is done. */
+  release(ns: string, key: string): void {
+    this.leases.delete(`${ns}\u0000${key}`);
+  }
+
+  /** Removes an entry a rule selects and records the rule's tombstone for it. */
+  private drop(meta: EntryMeta, rule: PurgeRule, now: number): void {
+    const { store, versions } = this.deps;
+    this.deps.changing(meta.namespace, meta.key);
+    store.delete(meta.namespace, meta.key);
+    if (versions.isNewer(meta.namespace, meta.key, rule.version))
+      versions.record(
+        {
+          ns: meta.namespace,
+          key: meta.key,
+          version: rule.version,
+          expiresAt: rule.soft ? now + this.deps.tombstoneGraceMs : rule.expiresAt,
+          deleted: true,
+        },
+        0,
+      );
   }
 
   /** Stores rules not seen before and schedules their sweeps; returns the new ones. Call in a transaction. */
@@ -111,15 +178,15 @@ export class ShardPurges {
    * Runs due sweeps for up to `maxRows` rows, in SQLite transactions of one
    * page each; returns true when no due sweep is left.
    */
-  sweep(deps: SweepDeps, transaction: (fn: () => void) => void, now: number, maxRows: number) {
+  sweep(now: number, maxRows = SWEEP_ROWS_PER_RUN): boolean {
     let budget = maxRows;
     while (budget > 0) {
       const job = this.sql
         .exec<SweepRow>('SELECT * FROM purge_sweeps WHERE due_at <= ? ORDER BY due_at LIMIT 1', now)
         .toArray()[0];
       if (!job) return true;
-      transaction(() => {
-        budget -= this.sweepPage(deps, job, now);
+      this.deps.transaction(() => {
+        budget -= this.sweepPage(job, now);
       });
     }
     return (
@@ -149,11 +216,12 @@ export class ShardPurges {
   }
 
   /** One page of a sweep; returns the rows looked at. */
-  private sweepPage(deps: SweepDeps, job: SweepRow, now: number): number {
+  private sweepPage(job: SweepRow, now: number): number {
+    const deps = this.deps;
     const rule = toRule(job);
     // A soft rule's final sweep leaves tombstones for the usual grace from now.
     const tombstoneUntil = rule.soft ? now + deps.tombstoneGraceMs : rule.expiresAt;
-    const page = this.candidates(deps, rule, job.cursor);
+    const page = this.candidates(rule, job.cursor);
     for (const c of page.rows) {
       if (c.known !== null && compareVersionText(c.known, rule.version) >= 0) continue;
       deps.changing(rule.ns, c.key);
@@ -189,10 +257,10 @@ export class ShardPurges {
 
   /** Keys the rule selects after `cursor`, with the version this shard knows (null: none). */
   private candidates(
-    deps: SweepDeps,
     rule: PurgeRule,
     cursor: string | null,
   ): { rows: { key: string; known: string | null }[]; next: string | null } {
+    const deps = this.deps;
     switch (rule.kind) {
       case 'key': {
         const known = deps.versions.get(rule.ns, rule.value);

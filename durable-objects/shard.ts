@@ -14,6 +14,8 @@
  *   tombstones are recorded in `key_versions` (the last-writer-wins
  *   register). The alarm drains the outbox to the peers and runs
  *   anti-entropy (replicator.ts); `applyRemote` applies peers' events.
+ * - Purges (shard-purge.ts): rules from the region's PurgeDO, checked for
+ *   every entry served or stored, and swept from the rows in the background.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { bytesToBase64 } from '../src/base64.ts';
@@ -23,7 +25,7 @@ import { isFresh } from '../src/entry.ts';
 import type { Env } from '../src/env.ts';
 import { configFor } from '../src/env.ts';
 import { formatHlc, HlcClock, parseHlc } from '../src/hlc.ts';
-import type { PurgeEffect, PurgeRule } from '../src/purge/rules.ts';
+import type { PurgeRule } from '../src/purge/rules.ts';
 import type { ReplicationEvent } from '../src/replication/events.ts';
 import { signerFor } from '../src/replication/signing.ts';
 import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
@@ -31,39 +33,23 @@ import type { Tier } from '../src/tiers/tier.ts';
 import { withTimeout } from '../src/tiers/timeout.ts';
 import { applyBatch } from './apply-batch.ts';
 import { type KeyVersion, KeyVersions } from './key-versions.ts';
+import { L3Writer } from './l3-writer.ts';
 import { Outbox } from './outbox.ts';
 import { PendingL3 } from './pending-l3.ts';
 import { type AntiEntropyReport, Replicator } from './replicator.ts';
 import type {
   ApplyResult,
-  L3Outcome,
   ReplicationStats,
   ShardRead,
   ShardRemove,
   ShardStats,
   ShardWrite,
   ShardWriteInput,
-  StaleRead,
 } from './shard-api.ts';
-import { type PurgeStats, ShardPurges } from './shard-purge.ts';
+import { ShardPurges } from './shard-purge.ts';
 import { ShardStore, SNAPSHOT_INTERVAL_MS } from './shard-store.ts';
 
-export type {
-  ApplyResult,
-  L3Outcome,
-  ReplicationStats,
-  ShardRead,
-  ShardRemove,
-  ShardStats,
-  ShardWrite,
-  ShardWriteInput,
-  StaleRead,
-} from './shard-api.ts';
-
-/** How long the reader told to refresh a stale entry has before another reader is told. */
-export const REVALIDATE_LEASE_MS = 30_000;
-/** Rows purge sweeps may touch in one call (a purge RPC or an alarm run). */
-const SWEEP_ROWS_PER_RUN = 5_000;
+export type * from './shard-api.ts';
 
 interface Fill {
   promise: Promise<ShardRead>;
@@ -78,7 +64,7 @@ export class ShardDO extends DurableObject<Env> {
   l3: Tier | null;
   private readonly pending: PendingL3;
   private readonly fills = new Map<string, Fill>();
-  private readonly l3Chains = new Map<string, Promise<L3Outcome>>();
+  private readonly l3Writer: L3Writer;
   private l3Reads = 0;
   private l3Errors = 0;
   /** When the alarm will save the policy snapshot; null when none is scheduled. */
@@ -92,12 +78,7 @@ export class ShardDO extends DurableObject<Env> {
    */
   private shardIndex: number | null;
   private readonly config: ReturnType<typeof configFor>;
-  private antiEntropyRounds = 0;
-  private antiEntropyRepaired = 0;
-  private lastAntiEntropy: AntiEntropyReport[] = [];
   private readonly purges: ShardPurges;
-  /** Revalidation leases for stale entries: (ns, key) → until (ms). In memory: a lost lease only means a second refresh. */
-  private readonly leases = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -114,11 +95,22 @@ export class ShardDO extends DurableObject<Env> {
       Date.now(),
     );
     this.pending = new PendingL3(ctx.storage.sql);
+    this.l3Writer = new L3Writer(
+      () => this.l3,
+      this.pending,
+      () => this.armAlarm(),
+    );
     this.hlc = new HlcClock(config.region, systemClock, this.store.lastHlc());
     this.config = config;
     this.versions = new KeyVersions(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage.sql);
-    this.purges = new ShardPurges(ctx.storage.sql);
+    this.purges = new ShardPurges(ctx.storage.sql, {
+      store: this.store,
+      versions: this.versions,
+      tombstoneGraceMs: config.tombstoneGraceMs,
+      changing: (ns, key) => this.markRaced(ns, key),
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+    });
     const m = /:shard:(\d+)$/.exec(ctx.id.name ?? '');
     this.shardIndex = m ? Number(m[1]) : this.store.shardIndex();
     const now = Date.now();
@@ -142,15 +134,12 @@ export class ShardDO extends DurableObject<Env> {
   async read(namespace: string, key: string): Promise<ShardRead> {
     const now = Date.now();
     const local = this.store.get(namespace, key, now);
-    if (local) {
-      const effect = this.purges.effect(local.meta, now);
-      if (effect.kind !== 'purged') {
-        await this.scheduleSnapshot();
-        const stale = this.staleRead(effect, namespace, key, now);
-        return { entry: local, source: 'L2', l3: 'skipped', collapsed: false, ...stale };
-      }
-      // Purged, and not yet swept: remove it now and look further, as for a miss.
-      this.ctx.storage.transactionSync(() => this.dropPurged(local.meta, effect.rule, now));
+    // A purged row not yet swept is removed here, and the read goes on as a miss.
+    const serving = local ? this.purges.serving(local.meta, now) : null;
+    if (local && serving?.serve) {
+      await this.scheduleSnapshot();
+      const stale = serving.stale ? { stale: serving.stale } : {};
+      return { entry: local, source: 'L2', l3: 'skipped', collapsed: false, ...stale };
     }
     // A key whose last change has not reached L3 yet must not be read from L3.
     if (!this.l3 || this.pending.has(namespace, key)) {
@@ -212,7 +201,7 @@ export class ShardDO extends DurableObject<Env> {
     });
     await this.scheduleSnapshot();
     if (seq > 0) await this.armAlarm();
-    const l3 = await this.syncL3(input.namespace, input.key, (tier) => tier.set(entry));
+    const l3 = await this.l3Writer.run(input.namespace, input.key, (tier) => tier.set(entry));
     return { meta, seq, storedInL2, l3 };
   }
 
@@ -235,7 +224,7 @@ export class ShardDO extends DurableObject<Env> {
       this.store.saveHlc(version);
     });
     if (seq > 0) await this.armAlarm();
-    const l3 = await this.syncL3(namespace, key, (tier) =>
+    const l3 = await this.l3Writer.run(namespace, key, (tier) =>
       tier.delete(namespace, key, { version, expiresAt }),
     );
     return { existed, l3, version, expiresAt, seq };
@@ -257,12 +246,7 @@ export class ShardDO extends DurableObject<Env> {
           outbox: this.outbox,
           hlc: this.hlc,
           changing: (ns, key) => this.markRaced(ns, key),
-          purged: (meta, now) => {
-            const effect = this.purges.effect(meta, now);
-            if (effect.kind !== 'purged') return false;
-            this.dropPurged(meta, effect.rule, now);
-            return true;
-          },
+          purged: (meta, now) => this.purges.dropIfPurged(meta, now),
         },
         origin,
         direct,
@@ -298,10 +282,10 @@ export class ShardDO extends DurableObject<Env> {
       peers: this.outbox.peers(),
       inbound: this.outbox.inbound(),
       versions: this.versions.count(),
-      antiEntropy: {
-        rounds: this.antiEntropyRounds,
-        repaired: this.antiEntropyRepaired,
-        last: this.lastAntiEntropy,
+      antiEntropy: (await this.replicator())?.antiEntropyStats ?? {
+        rounds: 0,
+        repaired: 0,
+        last: [],
       },
     };
   }
@@ -311,7 +295,7 @@ export class ShardDO extends DurableObject<Env> {
     const replicator = await this.replicator();
     if (!replicator) return [];
     for (const peer of Object.keys(this.config.peers)) this.outbox.scheduleAntiEntropy(peer, 0);
-    return this.runAntiEntropy(replicator, Date.now());
+    return replicator.antiEntropy(Date.now());
   }
 
   /** Records the index a caller gives, when the runtime did not name this object. */
@@ -357,16 +341,6 @@ export class ShardDO extends DurableObject<Env> {
     return this.replicatorPromise;
   }
 
-  private async runAntiEntropy(replicator: Replicator, now: number): Promise<AntiEntropyReport[]> {
-    const reports = await replicator.antiEntropy(now);
-    if (reports.length > 0) {
-      this.antiEntropyRounds++;
-      this.antiEntropyRepaired += reports.reduce((n, r) => n + r.repaired, 0);
-      this.lastAntiEntropy = reports;
-    }
-    return reports;
-  }
-
   /** Saves what the eviction policies learned now (the alarm also does it within 30 s of a change). */
   async checkpoint(): Promise<void> {
     this.store.saveSnapshot(Date.now());
@@ -376,7 +350,7 @@ export class ShardDO extends DurableObject<Env> {
     return {
       ...this.store.stats(),
       l3Reads: this.l3Reads,
-      l3Errors: this.l3Errors,
+      l3Errors: this.l3Errors + this.l3Writer.errors,
       l3Pending: this.pending.count(),
       purges: this.purges.stats(),
     };
@@ -396,33 +370,26 @@ export class ShardDO extends DurableObject<Env> {
     const replicator = await this.replicator();
     if (replicator) {
       await replicator.deliver(now);
-      await this.runAntiEntropy(replicator, now);
+      await replicator.antiEntropy(now);
       this.ctx.storage.transactionSync(() => {
         this.outbox.collect();
       });
     }
     // Versions and tombstones past their time go in every region; the alarm runs within 30 s of writes.
     this.versions.prune(Date.now(), this.outbox.minAcked());
-    this.runSweeps(Date.now());
+    this.purges.sweep(Date.now());
     this.purges.prune(Date.now());
-    const l3 = this.l3;
-    if (!l3) {
-      await this.armAlarm();
-      return;
-    }
-    for (const { ns, key } of this.pending.due(now, 100)) {
-      await this.syncL3(ns, key, async (tier) => {
-        // Push what this shard knows now: the entry, or the tombstone. L3
-        // applies it only if nothing newer landed meanwhile (from any region).
-        const current = this.store.get(ns, key, now);
-        const known = this.versions.get(ns, key);
-        if (current) await tier.set(current);
-        else if (known?.deleted)
-          await tier.delete(ns, key, { version: known.version, expiresAt: known.expiresAt });
-        // Expired, or evicted before it could be pushed: L3 may lack this version,
-        // but every region has it from replication, and nothing older is served.
-      });
-    }
+    await this.l3Writer.retryDue(now, 100, async (ns, key, tier) => {
+      // Push what this shard knows now: the entry, or the tombstone. L3
+      // applies it only if nothing newer landed meanwhile (from any region).
+      const current = this.store.get(ns, key, now);
+      const known = this.versions.get(ns, key);
+      if (current) await tier.set(current);
+      else if (known?.deleted)
+        await tier.delete(ns, key, { version: known.version, expiresAt: known.expiresAt });
+      // Expired, or evicted before it could be pushed: L3 may lack this version,
+      // but every region has it from replication, and nothing older is served.
+    });
     await this.armAlarm();
   }
 
@@ -442,9 +409,13 @@ export class ShardDO extends DurableObject<Env> {
     }
     const now = Date.now();
     if (fill.raced) {
-      // A write or delete landed meanwhile: what L2 holds now is the answer.
+      // A write, delete or purge landed meanwhile: what L2 holds now, if no purge selects it, is the answer.
       const local = this.store.get(namespace, key, now);
-      return { entry: local, source: local ? 'L2' : null, l3: 'ok', collapsed: false };
+      const serving = local ? this.purges.serving(local.meta, now) : null;
+      if (!local || !serving?.serve)
+        return { entry: null, source: null, l3: 'ok', collapsed: false };
+      const stale = serving.stale ? { stale: serving.stale } : {};
+      return { entry: local, source: 'L2', l3: 'ok', collapsed: false, ...stale };
     }
     // Older than a version or tombstone this shard knows: L3 lags, and serving it would go back in time.
     if (
@@ -453,59 +424,23 @@ export class ShardDO extends DurableObject<Env> {
       !this.versions.admits(namespace, key, entry.meta.version)
     )
       return { entry: null, source: null, l3: 'miss', collapsed: false };
-    const effect = this.purges.effect(entry.meta, now);
-    if (effect.kind === 'purged') {
-      // An L3 copy older than a purge this shard knows (L3's own purge may still be under way).
-      this.ctx.storage.transactionSync(() => this.dropPurged(entry.meta, effect.rule, now));
-      return { entry: null, source: null, l3: 'miss', collapsed: false };
-    }
+    // An L3 copy older than a purge this shard knows (L3's own purge may still be under way).
+    const serving = this.purges.serving(entry.meta, now);
+    if (!serving.serve) return { entry: null, source: null, l3: 'miss', collapsed: false };
     let storedInL2 = false;
     this.ctx.storage.transactionSync(() => {
       storedInL2 = this.store.put(entry, now);
       this.versions.record(versionOf(entry), 0);
     });
-    const stale = this.staleRead(effect, namespace, key, now);
+    const stale = serving.stale ? { stale: serving.stale } : {};
     return { entry, source: 'L3', l3: 'ok', collapsed: false, storedInL2, ...stale };
   }
 
   /** A key is about to change: an in-flight L3 fill must not overwrite it, and a refresh lease is over. */
   private markRaced(namespace: string, key: string): void {
-    const id = `${namespace}\u0000${key}`;
-    const fill = this.fills.get(id);
+    const fill = this.fills.get(`${namespace}\u0000${key}`);
     if (fill) fill.raced = true;
-    this.leases.delete(id);
-  }
-
-  /** The `stale` part of a read for a soft-purged entry, granting the refresh lease if it is free. */
-  private staleRead(
-    effect: PurgeEffect,
-    namespace: string,
-    key: string,
-    now: number,
-  ): { stale?: StaleRead } {
-    if (effect.kind !== 'stale') return {};
-    const id = `${namespace}\u0000${key}`;
-    const held = this.leases.get(id);
-    const revalidate = held === undefined || held <= now;
-    if (revalidate) this.leases.set(id, now + REVALIDATE_LEASE_MS);
-    return { stale: { since: effect.since, until: effect.until, revalidate } };
-  }
-
-  /** Removes an entry a purge selects and records the purge's tombstone for it. Call in a transaction. */
-  private dropPurged(meta: EntryMeta, rule: PurgeRule, now: number): void {
-    this.markRaced(meta.namespace, meta.key);
-    this.store.delete(meta.namespace, meta.key);
-    if (this.versions.isNewer(meta.namespace, meta.key, rule.version))
-      this.versions.record(
-        {
-          ns: meta.namespace,
-          key: meta.key,
-          version: rule.version,
-          expiresAt: rule.soft ? now + this.config.tombstoneGraceMs : rule.expiresAt,
-          deleted: true,
-        },
-        0,
-      );
+    this.purges.release(namespace, key);
   }
 
   /**
@@ -529,60 +464,9 @@ export class ShardDO extends DurableObject<Env> {
     });
     // Fills in flight for a selected key would otherwise store what they read before the rule.
     if (added > 0) for (const fill of this.fills.values()) fill.raced = true;
-    this.runSweeps(now);
+    this.purges.sweep(now);
     await this.armAlarm();
     return { added };
-  }
-
-  purgeStats(): PurgeStats {
-    return this.purges.stats();
-  }
-
-  private runSweeps(now: number): void {
-    this.purges.sweep(
-      {
-        store: this.store,
-        versions: this.versions,
-        tombstoneGraceMs: this.config.tombstoneGraceMs,
-        changing: (ns, key) => this.markRaced(ns, key),
-      },
-      (fn) => this.ctx.storage.transactionSync(fn),
-      now,
-      SWEEP_ROWS_PER_RUN,
-    );
-  }
-
-  /**
-   * Runs `op` against L3 after every earlier L3 operation on the same key, so
-   * Redis sees one key's changes in version order. On failure the key is
-   * queued in `l3_pending` for the alarm; on success it leaves the queue.
-   */
-  private syncL3(
-    namespace: string,
-    key: string,
-    op: (tier: Tier) => Promise<void>,
-  ): Promise<L3Outcome> {
-    const l3 = this.l3;
-    if (!l3) return Promise.resolve('skipped');
-    const id = `${namespace}\u0000${key}`;
-    const previous = this.l3Chains.get(id) ?? Promise.resolve<L3Outcome>('ok');
-    const run = previous.then(async (): Promise<L3Outcome> => {
-      try {
-        await op(l3);
-        this.pending.clear(namespace, key);
-        return 'ok';
-      } catch {
-        this.l3Errors++;
-        this.pending.add(namespace, key, Date.now());
-        await this.armAlarm();
-        return 'error';
-      }
-    });
-    this.l3Chains.set(id, run);
-    void run.finally(() => {
-      if (this.l3Chains.get(id) === run) this.l3Chains.delete(id);
-    });
-    return run;
   }
 
   /** Makes sure the alarm will save what the policies learned within `SNAPSHOT_INTERVAL_MS`. */

@@ -50,6 +50,14 @@ export const METRICS: Record<string, MetricInfo> = {
     type: 'counter',
     help: 'Accepted writes and deletes, by operation.',
   },
+  strata_purges_total: {
+    type: 'counter',
+    help: 'Purges accepted in this region, by source (api, webhook) and kind (soft true/false).',
+  },
+  strata_webhooks_total: {
+    type: 'counter',
+    help: 'Webhook deliveries by endpoint and result (ok, invalid-signature, expired, replay, invalid).',
+  },
   strata_consistency_writes_total: {
     type: 'counter',
     help: 'Writes and deletes by consistency level and outcome (ok, quorum-not-reached, home-unreachable).',

@@ -5,6 +5,7 @@
  */
 import type { PurgeAccepted, PurgeDO, PurgeStatus } from '../../durable-objects/purge.ts';
 import type { Config, Env } from '../env.ts';
+import { isolateMetrics } from '../metrics/recorder.ts';
 import type { PurgeRequest } from './request.ts';
 
 export type { PurgeAccepted, PurgeStatus } from '../../durable-objects/purge.ts';
@@ -16,13 +17,19 @@ export function purgeStub(env: Env, config: Config): DurableObjectStub<PurgeDO> 
   return hint ? env.PURGE.get(id, { locationHint: hint }) : env.PURGE.get(id);
 }
 
-export function submitPurge(
+/** Accepts a purge in this region; `source` is `api:<principal>` or `webhook:<endpoint>`. */
+export async function submitPurge(
   env: Env,
   config: Config,
   request: PurgeRequest,
   source: string,
 ): Promise<PurgeAccepted> {
-  return purgeStub(env, config).submit(request, source) as Promise<PurgeAccepted>;
+  const accepted = (await purgeStub(env, config).submit(request, source)) as PurgeAccepted;
+  isolateMetrics.inc('strata_purges_total', {
+    source: source.split(':')[0] as string,
+    soft: String(request.soft),
+  });
+  return accepted;
 }
 
 export function purgeStatus(env: Env, config: Config, id: string): Promise<PurgeStatus | null> {

@@ -12,7 +12,6 @@ import type { AppEnv } from '../app-env.ts';
 import { authorize } from '../auth/principal.ts';
 import { configFor } from '../env.ts';
 import { StrataError } from '../errors.ts';
-import { isolateMetrics } from '../metrics/recorder.ts';
 import { bumpGeneration } from '../purge/generations.ts';
 import { parsePurgeRequest } from '../purge/request.ts';
 import { PURGE_ID, purgeStatus, submitPurge } from '../purge/submit.ts';
@@ -42,7 +41,6 @@ purgeRoutes.post('/', async (c) => {
   const accepted = await submitPurge(c.env, config, request, `api:${principal.id}`);
   // This isolate stops using L1 copies of the namespace at once; others within PURGE_FEED_MS.
   bumpGeneration(c.env, request.namespace, accepted.version);
-  isolateMetrics.inc('strata_purges_total', { source: 'api', soft: String(request.soft) });
   return c.json(accepted, 202, { location: accepted.status });
 });
 

@@ -7,7 +7,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { ShardDO } from '../../durable-objects/shard.ts';
-import { ShardPurges } from '../../durable-objects/shard-purge.ts';
+import { type ShardPurgeDeps, ShardPurges } from '../../durable-objects/shard-purge.ts';
 import { bytesToBase64 } from '../../src/base64.ts';
 import type { Entry, EntryMeta } from '../../src/entry.ts';
 import { shardFor, shardName } from '../../src/hashing.ts';
@@ -81,9 +81,9 @@ describe('shard purges', () => {
     await stub.applyPurge(rules({ namespace: ns, prefixes: ['p/'] }, version), 0);
     await runInDurableObject(stub, async (shard: ShardDO) => {
       // Sweeps past the first call's budget continue from the alarm; run it until done.
-      for (let i = 0; i < 10 && (await shard.purgeStats()).sweepsPending > 0; i++)
+      for (let i = 0; i < 10 && (await shard.stats()).purges.sweepsPending > 0; i++)
         await shard.alarm();
-      expect((await shard.purgeStats()).sweepsPending).toBe(0);
+      expect((await shard.stats()).purges.sweepsPending).toBe(0);
       const stats = await shard.replicationStats();
       expect(stats.versions.live).toBe(0);
       expect(stats.versions.tombstones).toBeGreaterThanOrEqual(1_200);
@@ -153,7 +153,8 @@ describe('shard purges', () => {
     const version = formatHlc({ wall: Date.now(), counter: 0, region: 'test' });
     await stubOf(0).applyPurge(rules({ namespace: ns, keys: [key] }, version), 0);
     await runInDurableObject(stubOf(0), (_shard: ShardDO, state) => {
-      const reloaded = new ShardPurges(state.storage.sql);
+      // Only the rules are read here: the sweep dependencies are not needed.
+      const reloaded = new ShardPurges(state.storage.sql, {} as ShardPurgeDeps);
       expect(reloaded.effect(entry(ns, key, Date.now() - 10).meta, Date.now()).kind).toBe('purged');
       expect(reloaded.effect(entry(ns, key, Date.now() + 10_000).meta, Date.now()).kind).toBe(
         'none',
