@@ -22,6 +22,8 @@
  *   npm run bench -- --duration 10 --connections 16 --value-bytes 4096
  *   npm run bench -- --regions 3  # replication lag and write latency per consistency level
  *                                 # (scripts/bench/regions.ts)
+ *   npm run bench -- --purge      # purge 202 → gone in all 3 regions, beside write replication lag
+ *                                 # (scripts/bench/purge.ts; --purges <n>, --feed-ms <ms>, --quick)
  *
  * This file is the run's outline: set up, start redis-server and the L3
  * server, run the scenarios (scripts/bench/scenarios.ts), write the results
@@ -181,7 +183,9 @@ abortOnSignals();
 const argv = process.argv.slice(2);
 const run = argv.some((a) => a === '--regions' || a.startsWith('--regions='))
   ? import('./bench/regions.ts').then((m) => m.runRegionsBench(argv))
-  : main();
+  : argv.includes('--purge')
+    ? import('./bench/purge.ts').then((m) => m.runPurgeBench(argv))
+    : main();
 run
   .then(async () => {
     await cleanUp();
