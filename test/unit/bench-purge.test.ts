@@ -12,7 +12,7 @@ import {
   sampleOf,
   seriesSummary,
   settingResult,
-} from '../../scripts/bench/purge.ts';
+} from '../../scripts/bench/purge-report.ts';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
 const seen = (ms: number | null, lastTier: string | null = 'strata-l1'): RegionSeen => ({
