@@ -15,11 +15,12 @@
  * - a signed webhook purges everywhere; tags reach the zone API once.
  */
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 import { start as startZoneApi, type ZoneApiStandIn } from '../../scripts/lib/zone-api-stand-in.ts';
 import { compareVersionText } from '../../src/purge/rules.ts';
 import { createRedis, RedisTier } from '../../src/tiers/l3-redis.ts';
+import { clusterHttp, until } from '../helpers/cluster-http.ts';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
 /** The bound the README states for a purge to be gone in every region, locally. */
@@ -58,51 +59,7 @@ afterAll(async () => {
   await zone?.close();
 }, 60_000);
 
-function printOutputOnFailure(): void {
-  onTestFailed(() => {
-    console.error(cluster.output());
-  });
-}
-
-interface Answer {
-  status: number;
-  body: string;
-  version: string | null;
-  tier: string | null;
-  headers: Headers;
-}
-
-async function req(
-  region: string,
-  method: string,
-  path: string,
-  init: { body?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const res = await fetch(`${cluster.url(region)}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.adminKey}`, ...init.headers },
-    body: init.body ?? null,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await res.text();
-  const hit = (res.headers.get('cache-status') ?? '').split(',').find((m) => m.includes('; hit'));
-  return {
-    status: res.status,
-    body,
-    version:
-      res.headers.get('etag')?.replace(/"/g, '') ??
-      (method === 'PUT' && res.status === 201
-        ? (JSON.parse(body) as { version: string }).version
-        : null),
-    tier: hit ? (hit.split(';')[0] as string).trim() : null,
-    headers: res.headers,
-  };
-}
-
-const path = (ns: string, key: string) => `/v1/cache/${ns}/${encodeURIComponent(key)}`;
-const put = (region: string, ns: string, key: string, value: string, headers = {}) =>
-  req(region, 'PUT', path(ns, key), { body: value, headers });
-const get = (region: string, ns: string, key: string) => req(region, 'GET', path(ns, key));
+const { req, put, get, printOutputOnFailure } = clusterHttp(() => cluster);
 
 async function purge(region: string, body: unknown): Promise<{ id: string; version: string }> {
   const res = await req(region, 'POST', '/v1/purge', {
@@ -111,21 +68,6 @@ async function purge(region: string, body: unknown): Promise<{ id: string; versi
   });
   expect(res.status, res.body).toBe(202);
   return JSON.parse(res.body) as { id: string; version: string };
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | null | false>) {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
 /** Every region serves the key from its own L1 (so a purge has copies in every tier to reach). */

@@ -18,12 +18,13 @@
  * Reads check the L2 copy (`Cache-Status: strata-l2; hit`) where it matters:
  * L3 is shared, so a value read through L3 proves nothing about replication.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Cluster, startCluster } from '../../scripts/lib/cluster.ts';
 import { compareHlc, type Hlc, parseHlc } from '../../src/hlc.ts';
 import type { ReplicationEvent } from '../../src/replication/events.ts';
 import { createSigner } from '../../src/replication/signing.ts';
 import { checkLinearizable, type RegisterOp } from '../../src/sim/linearizability.ts';
+import { type Answer, clusterHttp, until } from '../helpers/cluster-http.ts';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
 /** The bound the README states for a write to be readable in every region, locally. */
@@ -53,77 +54,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-function printOutputOnFailure(): void {
-  onTestFailed(() => {
-    console.error(cluster.output());
-  });
-}
-
-interface Answer {
-  status: number;
-  body: string;
-  version: string | null;
-  tier: string | null;
-  headers: Headers;
-}
-
-async function req(
-  region: string,
-  method: string,
-  path: string,
-  init: { body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Answer> {
-  const res = await fetch(`${cluster.url(region)}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.adminKey}`, ...init.headers },
-    body: init.body ?? null,
-    signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
-  });
-  const body = await res.text();
-  const etag = res.headers.get('etag');
-  const status = res.headers.get('cache-status') ?? '';
-  const hit = status.split(',').find((m) => m.includes('; hit'));
-  return {
-    status: res.status,
-    body,
-    version: etag
-      ? etag.replace(/"/g, '')
-      : method === 'PUT' && res.status === 201
-        ? (JSON.parse(body) as { version: string }).version
-        : null,
-    tier: hit ? (hit.split(';')[0] as string).trim() : null,
-    headers: res.headers,
-  };
-}
-
-const put = (
-  region: string,
-  ns: string,
-  key: string,
-  value: string,
-  headers: Record<string, string> = {},
-) => req(region, 'PUT', `/v1/cache/${ns}/${encodeURIComponent(key)}`, { body: value, headers });
-const get = (region: string, ns: string, key: string, headers: Record<string, string> = {}) =>
-  req(region, 'GET', `/v1/cache/${ns}/${encodeURIComponent(key)}`, { headers });
-
-async function until<T>(
-  what: string,
-  ms: number,
-  probe: () => Promise<T | null | false>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${String(last)})` : ''}`);
-}
+const { req, put, get, printOutputOnFailure } = clusterHttp(() => cluster);
 
 /**
  * Every region serves `value` for the key from its own copy (L2, or the L1
