@@ -50,7 +50,7 @@ export interface PurgeStatus {
 export interface L3Job {
   id: string;
   ns: string;
-  kind: Exclude<PurgeKind, never>;
+  kind: PurgeKind;
   value: string;
   version: string;
   expiresAt: number;

@@ -64,6 +64,13 @@ export interface PurgeStats {
   }[];
 }
 
+/** A signed webhook's id, remembered per endpoint until `expiresAt` to refuse replays. */
+export interface WebhookClaim {
+  endpoint: string;
+  id: string;
+  expiresAt: number;
+}
+
 /** Purges per delivery to a peer. */
 const PURGES_PER_BATCH = 100;
 /** L3 keys looked at per page, and pages per alarm run. */
@@ -98,13 +105,24 @@ export class PurgeDO extends DurableObject<Env> {
     this.l3 = url && token ? new RedisTier(createRedis(url, token)) : null;
   }
 
-  /** Accepts a purge in this region (see the header). */
-  async submit(request: PurgeRequest, source: string): Promise<PurgeAccepted> {
+  /**
+   * Accepts a purge in this region (see the header). With `claim` (a signed
+   * webhook), the webhook id is recorded in the same transaction as the
+   * purge, and a replay answers null without accepting anything: a purge
+   * is never lost between the claim and its acceptance.
+   */
+  async submit(
+    request: PurgeRequest,
+    source: string,
+    claim?: WebhookClaim,
+  ): Promise<PurgeAccepted | null> {
     const now = Date.now();
     const version = formatHlc(this.hlc.now());
     const id = `pg_${randomHex(12)}_${this.config.region}`;
     const purge = purgeOf(request, id, this.config.region, version, now, source);
-    this.ctx.storage.transactionSync(() => {
+    const accepted = this.ctx.storage.transactionSync(() => {
+      if (claim && !this.ledger.claimWebhookId(claim.endpoint, claim.id, claim.expiresAt, now))
+        return false;
       this.ledger.insert(purge, this.shardsFor(purge), now, {
         l3: this.l3 !== null,
         peers: Object.keys(this.config.peers),
@@ -116,7 +134,9 @@ export class PurgeDO extends DurableObject<Env> {
         this.zoneNext = now;
       }
       this.ledger.saveHlc(version);
+      return true;
     });
+    if (!accepted) return null;
     const done = await this.applyLocally(purge);
     await this.armAlarm();
     return { id, version, status: `/v1/purge/${id}`, local: done ? 'done' : 'pending' };
@@ -182,13 +202,6 @@ export class PurgeDO extends DurableObject<Env> {
         lastError: p.lastError,
       })),
     };
-  }
-
-  /** Records a webhook id; false when it was already seen (a replay). */
-  async claimWebhookId(endpoint: string, id: string, expiresAt: number): Promise<boolean> {
-    const claimed = this.ledger.claimWebhookId(endpoint, id, expiresAt, Date.now());
-    await this.armAlarm();
-    return claimed;
   }
 
   override async alarm(): Promise<void> {

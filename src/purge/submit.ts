@@ -3,9 +3,15 @@
  * is accepted by this region's PurgeDO (durable-objects/purge.ts), which
  * applies it here before answering and carries it everywhere else.
  */
-import type { PurgeAccepted, PurgeDO, PurgeStatus } from '../../durable-objects/purge.ts';
+import type {
+  PurgeAccepted,
+  PurgeDO,
+  PurgeStatus,
+  WebhookClaim,
+} from '../../durable-objects/purge.ts';
 import type { Config, Env } from '../env.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
+import { bumpGeneration } from './generations.ts';
 import type { PurgeRequest } from './request.ts';
 
 export type { PurgeAccepted, PurgeStatus } from '../../durable-objects/purge.ts';
@@ -17,14 +23,44 @@ export function purgeStub(env: Env, config: Config): DurableObjectStub<PurgeDO> 
   return hint ? env.PURGE.get(id, { locationHint: hint }) : env.PURGE.get(id);
 }
 
-/** Accepts a purge in this region; `source` is `api:<principal>` or `webhook:<endpoint>`. */
+/** Accepts a purge in this region; `source` is `api:<principal>`. */
 export async function submitPurge(
   env: Env,
   config: Config,
   request: PurgeRequest,
   source: string,
 ): Promise<PurgeAccepted> {
-  const accepted = (await purgeStub(env, config).submit(request, source)) as PurgeAccepted;
+  return (await accept(env, config, request, source)) as PurgeAccepted;
+}
+
+/**
+ * Accepts a signed webhook's purge, recording its id with it; null when
+ * the id was already accepted (a replay), having accepted nothing.
+ */
+export function submitWebhookPurge(
+  env: Env,
+  config: Config,
+  request: PurgeRequest,
+  claim: WebhookClaim,
+): Promise<PurgeAccepted | null> {
+  return accept(env, config, request, `webhook:${claim.endpoint}`, claim);
+}
+
+async function accept(
+  env: Env,
+  config: Config,
+  request: PurgeRequest,
+  source: string,
+  claim?: WebhookClaim,
+): Promise<PurgeAccepted | null> {
+  const accepted = (await purgeStub(env, config).submit(
+    request,
+    source,
+    claim,
+  )) as PurgeAccepted | null;
+  if (!accepted) return null;
+  // This isolate stops using L0/L1 copies of the namespace at once; others within PURGE_FEED_MS.
+  bumpGeneration(env, request.namespace, accepted.version);
   isolateMetrics.inc('strata_purges_total', {
     source: source.split(':')[0] as string,
     soft: String(request.soft),

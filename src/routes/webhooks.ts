@@ -17,8 +17,10 @@
  *   `webhook-id` already accepted by this endpoint       409 conflict
  *   otherwise the purge is submitted                     202, as `POST /v1/purge`
  *
- * The id is claimed only once the delivery is known to be good, so a
- * rejected delivery may be resent under the same id. Secrets and signatures
+ * The id is claimed only once the delivery is known to be good (so a
+ * rejected delivery may be resent under the same id), and in the same
+ * transaction that accepts the purge (so a failure between the two cannot
+ * lose the purge and refuse its resend). Secrets and signatures
  * are never logged or echoed.
  */
 import type { Context } from 'hono';
@@ -28,7 +30,7 @@ import { configFor } from '../env.ts';
 import { StrataError } from '../errors.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
 import { type PurgeRequest, parsePurgeRequest } from '../purge/request.ts';
-import { type PurgeAccepted, purgeStub, submitPurge } from '../purge/submit.ts';
+import { type PurgeAccepted, submitWebhookPurge } from '../purge/submit.ts';
 import { DEFAULT_ENDPOINT, endpointFor, type WebhookEndpoint } from '../webhooks/config.ts';
 import {
   checkHeaders,
@@ -90,20 +92,19 @@ async function accept(c: Context<AppEnv>, endpoint: WebhookEndpoint): Promise<Pu
       `This webhook endpoint may not purge the namespace "${request.namespace}".`,
     );
 
-  const config = configFor(c.env);
-  // The region's PurgeDO (`purge:<region>`) remembers accepted ids per endpoint.
-  const first = await purgeStub(c.env, config).claimWebhookId(
-    endpoint.name,
-    check.headers.id,
-    Date.now() + REPLAY_WINDOW_MS,
-  );
-  if (!first)
+  // The region's PurgeDO records the id with the purge, in one transaction: a replay accepts nothing.
+  const accepted = await submitWebhookPurge(c.env, configFor(c.env), request, {
+    endpoint: endpoint.name,
+    id: check.headers.id,
+    expiresAt: Date.now() + REPLAY_WINDOW_MS,
+  });
+  if (!accepted)
     throw new StrataError(
       'conflict',
       'This webhook-id was already accepted: the delivery is a replay and was not applied again.',
       { extensions: { reason: 'replay' } },
     );
-  return submitPurge(c.env, config, request, `webhook:${endpoint.name}`);
+  return accepted;
 }
 
 /** The body as bytes (signatures cover bytes), refused past `MAX_WEBHOOK_BYTES` while reading. */
