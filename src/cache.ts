@@ -162,14 +162,14 @@ export function cacheStatusFor(result: ReadResult, now: number): CacheStatusMemb
           {
             cache: cacheName('L1'),
             fwd: 'miss',
-            stored: result.entry !== null && result.l1 === 'miss',
+            stored: result.entry !== null && !result.stale && result.l1 === 'miss',
             ...(result.l1 === 'error' ? { detail: 'unavailable' } : {}),
           },
         ];
   // L0, when enabled, is the outermost member: it stores every copy it is offered.
   const l0: CacheStatusMember[] =
     result.l0 === 'miss'
-      ? [{ cache: cacheName('L0'), fwd: 'miss', stored: result.entry !== null }]
+      ? [{ cache: cacheName('L0'), fwd: 'miss', stored: result.entry !== null && !result.stale }]
       : [];
   return [...membersBelowL0(result, ttl, l1), ...l0];
 }

@@ -68,6 +68,18 @@ describe('cacheStatusFor', () => {
       { entry, source: 'L2', l1: 'error', l3: 'skipped' },
       'strata-l2; hit; ttl=42, strata-l1; fwd=miss; detail=unavailable',
     ],
+    [
+      // Stale (soft-purged) copies are never written to L1 or L0, so neither says stored.
+      'soft-purged L2 hit, L0 on',
+      {
+        entry,
+        source: 'L2',
+        l0: 'miss',
+        l3: 'skipped',
+        stale: { since: NOW - 5000, until: NOW + 55_000, revalidate: true },
+      },
+      'strata-l2; hit; ttl=-5; detail=stale-while-revalidate, strata-l1; fwd=miss, strata-l0; fwd=miss',
+    ],
   ])('%s', (_name, result, expected) => {
     expect(formatCacheStatus(cacheStatusFor(read(result), NOW))).toBe(expected);
   });
