@@ -9,7 +9,7 @@
  * The live cache is a `WTinyLfuPolicy` without its hill climber. Beside it,
  * `MiniSim` runs one scaled-down shadow per candidate configuration (window
  * shares 0 to 90%, and an unfiltered SLRU) on a hash-sampled subset of the
- * keys (half of them when the cache is small) and moves the live cache to a
+ * keys (a quarter of them when the cache is small) and moves the live cache to a
  * configuration once its shadow has hit significantly more than the
  * current one's, by a paired t-test over epochs. A new window share takes
  * effect lazily, as entries move, so a switch never flushes the cache.
@@ -23,7 +23,7 @@
  * requests at once.
  *
  * Cost: 8 shadows at a sample rate r cost about 8r mini-cache operations a
- * read (r = ½ up to 4,000 entries, then 2,000 / entries).
+ * read (r = ¼ up to 8,000 entries, then 2,000 / entries).
  *
  * @example
  * const policy = new AdaptivePolicy({ maxWeight: 64 * 1024 * 1024 });
