@@ -9,8 +9,8 @@
  *           churn-resistant LFU: in a loop larger than the cache it keeps the
  *           old keys and lets the newcomers churn)
  *
- * Each eviction samples one expert by weight (seeded PRNG, see
- * expert-weights.ts). The evicted key becomes a ghost in the history of every
+ * Half the evictions are made by the leading expert, the other half by one
+ * sampled by weight (seeded PRNG, see expert-weights.ts). The evicted key becomes a ghost in the history of every
  * expert that would have chosen it (none if all agree, as in LeCaR); writing
  * a ghost key back lowers those experts' weights, discounted by the ghost's
  * age, and re-admits it with its old frequency + 1 (LeCaR).
