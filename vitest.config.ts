@@ -41,8 +41,15 @@ export default defineConfig({
                 CF_API_BASE: inject<string>('zoneApiUrl'),
                 L3_TIMEOUT_MS: '2000',
                 SHARD_BYTE_BUDGET: '65536',
-                // Policies are configured per exact namespace name.
-                NAMESPACE_POLICIES: '{"priority-test":"priority"}',
+                // Policies are configured per exact namespace name; the "lru-*" ones
+                // belong to tests of LRU's order (the default policy is adaptive).
+                NAMESPACE_POLICIES: JSON.stringify({
+                  'priority-test': 'priority',
+                  'lru-budget': 'lru',
+                  'lru-restart-checkpoint': 'lru',
+                  'lru-restart-control': 'lru',
+                  'lru-model-output': 'lru',
+                }),
                 NAMESPACE_PRIORITIES: '{"priority-test":1}',
                 // Webhooks (test/workers/webhooks.test.ts): "default" mid-rotation, "cms" limited to one namespace.
                 STRATA_WEBHOOK_SECRET:

@@ -89,7 +89,7 @@ export const POLICIES: Record<string, PolicyFactory> = {
 };
 
 /** The policy shards use when a namespace names none (chosen by measurement; see README). */
-export const DEFAULT_POLICY = 'lru';
+export const DEFAULT_POLICY = 'adaptive';
 
 export function createPolicy(name: string, capacity: Capacity): Policy {
   const factory = POLICIES[name];

@@ -29,7 +29,8 @@ const value = new Uint8Array(8 * 1024).fill(1);
 
 /** Six entries, then a read of the first, then (optionally) a checkpoint and a restart, then five more. */
 async function scenario(checkpoint: boolean): Promise<{ keys: string[]; resident: string[] }> {
-  const ns = freshNamespace();
+  // Both namespaces are mapped to "lru" in vitest.config.ts: the test reads LRU's order.
+  const ns = checkpoint ? 'lru-restart-checkpoint' : 'lru-restart-control';
   const keys = keysOnShardZero(ns, 11);
   const first = keys[0] as string;
   const stub = shardStub(ns, first);
@@ -72,6 +73,50 @@ describe('eviction policy in the shard', () => {
   });
 });
 
+describe('the default policy (adaptive)', () => {
+  it('keeps a key read often through a scan of keys written once, within the budget', async () => {
+    const ns = freshNamespace(); // no policy configured: DEFAULT_POLICY
+    const keys = keysOnShardZero(ns, 16);
+    const hot = keys[0] as string;
+    const stub = shardStub(ns, hot);
+    expect((await call('PUT', keyPath(ns, hot), { body: value })).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      await runInDurableObject(stub, (shard: ShardDO) => shard.read(ns, hot));
+    // Fifteen 8 KiB one-time writes against a 64 KiB budget: LRU would have dropped `hot` by the eighth.
+    for (const key of keys.slice(1))
+      expect((await call('PUT', keyPath(ns, key), { body: value })).status).toBe(201);
+    const resident = await residentKeys(ns, hot);
+    expect(resident).toContain(hot);
+    expect(resident.length).toBeLessThan(keys.length);
+    const stats = await runInDurableObject(stub, (shard: ShardDO) => shard.stats());
+    expect(stats.bytes).toBeLessThanOrEqual(stats.budget);
+    expect(stats.evictions).toBeGreaterThan(0);
+  });
+
+  /** A hot key read five times, an optional checkpoint, a restart, then a scan: is the hot key still there? */
+  async function hotKeyAfterRestart(checkpoint: boolean): Promise<boolean> {
+    const ns = freshNamespace();
+    const keys = keysOnShardZero(ns, 16);
+    const hot = keys[0] as string;
+    const stub = shardStub(ns, hot);
+    await call('PUT', keyPath(ns, hot), { body: value });
+    for (let i = 0; i < 5; i++)
+      await runInDurableObject(stub, (shard: ShardDO) => shard.read(ns, hot));
+    if (checkpoint) await runInDurableObject(stub, (shard: ShardDO) => shard.checkpoint());
+    await evictDurableObject(stub);
+    for (const key of keys.slice(1)) await call('PUT', keyPath(ns, key), { body: value });
+    return (await residentKeys(ns, hot)).includes(hot);
+  }
+
+  it('keeps that knowledge across a restart once checkpointed', async () => {
+    expect(await hotKeyAfterRestart(true)).toBe(true);
+  });
+
+  it('without a checkpoint a restarted shard has forgotten the reads, and the scan takes the key (the control)', async () => {
+    expect(await hotKeyAfterRestart(false)).toBe(false);
+  });
+});
+
 describe('a namespace configured with another policy', () => {
   it('"priority-test" uses the priority policy: a costly, critical model output outlives cheap pages', async () => {
     const ns = 'priority-test'; // NAMESPACE_POLICIES in vitest.config.ts maps it to "priority"
@@ -94,8 +139,8 @@ describe('a namespace configured with another policy', () => {
     expect(stats.bytes).toBeLessThanOrEqual(stats.budget);
   });
 
-  it('under plain LRU (the default namespace policy) the same model output is evicted', async () => {
-    const ns = freshNamespace();
+  it('under plain LRU the same model output is evicted', async () => {
+    const ns = 'lru-model-output'; // mapped to "lru" in vitest.config.ts
     const keys = keysOnShardZero(ns, 12);
     const model = keys[0] as string;
     await call('PUT', keyPath(ns, model), {

@@ -126,7 +126,7 @@ describe('TTL expiry', () => {
 
 describe('eviction under the byte budget', () => {
   it('evicts least recently used entries from L2 when the shard budget (64 KiB in tests) is full', async () => {
-    const ns = freshNamespace();
+    const ns = 'lru-budget'; // mapped to "lru" in vitest.config.ts
     // Twelve 8 KiB values owned by one shard: ~96 KiB against a 64 KiB budget.
     const shards = Number(env.SHARDS);
     const keys: string[] = [];
