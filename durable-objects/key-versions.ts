@@ -15,6 +15,7 @@
  * they expired; tombstones after their grace period and only once every peer
  * acknowledged them (their outbox sequence is at most the peers' minimum).
  */
+import type { Entry } from '../src/entry.ts';
 import { murmur3 } from '../src/hashing.ts';
 import { compareHlc, type Hlc, parseHlc } from '../src/hlc.ts';
 
@@ -230,4 +231,10 @@ const ZERO: Hlc = { wall: 0, counter: 0, region: '' };
 /** Orders two formatted HLC versions; an unparsable one sorts first. */
 export function compareVersions(a: string, b: string): number {
   return compareHlc(parseHlc(a) ?? ZERO, parseHlc(b) ?? ZERO);
+}
+
+/** The version record of a stored entry. */
+export function versionOf(entry: Entry): KeyVersion {
+  const { namespace: ns, key, version, expiresAt } = entry.meta;
+  return { ns, key, version, expiresAt, deleted: false };
 }

@@ -21,7 +21,6 @@ import { DurableObject } from 'cloudflare:workers';
 import { bytesToBase64 } from '../src/base64.ts';
 import { systemClock } from '../src/clock.ts';
 import type { Entry, EntryMeta } from '../src/entry.ts';
-import { isFresh } from '../src/entry.ts';
 import type { Env } from '../src/env.ts';
 import { configFor } from '../src/env.ts';
 import { formatHlc, HlcClock, parseHlc } from '../src/hlc.ts';
@@ -32,7 +31,8 @@ import { createRedis, RedisTier } from '../src/tiers/l3-redis.ts';
 import type { Tier } from '../src/tiers/tier.ts';
 import { withTimeout } from '../src/tiers/timeout.ts';
 import { applyBatch } from './apply-batch.ts';
-import { type KeyVersion, KeyVersions } from './key-versions.ts';
+import { type KeyVersion, KeyVersions, versionOf } from './key-versions.ts';
+import { type Fill, fillFromL3, type L3FillDeps } from './l3-fill.ts';
 import { L3Writer } from './l3-writer.ts';
 import { Outbox } from './outbox.ts';
 import { PendingL3 } from './pending-l3.ts';
@@ -46,16 +46,11 @@ import type {
   ShardWrite,
   ShardWriteInput,
 } from './shard-api.ts';
+import { type ProxyAnswer, type ProxyPlan, ShardProxy } from './shard-proxy.ts';
 import { ShardPurges } from './shard-purge.ts';
 import { ShardStore, SNAPSHOT_INTERVAL_MS } from './shard-store.ts';
 
 export type * from './shard-api.ts';
-
-interface Fill {
-  promise: Promise<ShardRead>;
-  /** Set when a write or delete lands while the L3 read is in flight. */
-  raced: boolean;
-}
 
 export class ShardDO extends DurableObject<Env> {
   private readonly store: ShardStore;
@@ -79,6 +74,12 @@ export class ShardDO extends DurableObject<Env> {
   private shardIndex: number | null;
   private readonly config: ReturnType<typeof configFor>;
   private readonly purges: ShardPurges;
+  /** Proxy mode's origin fills for the URLs this shard owns. */
+  private readonly proxy = new ShardProxy({
+    read: (ns, key) => this.read(ns, key),
+    write: (input) => this.write(input),
+    now: () => Date.now(),
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -152,7 +153,7 @@ export class ShardDO extends DurableObject<Env> {
       promise: Promise.resolve() as unknown as Promise<ShardRead>,
       raced: false,
     };
-    fill.promise = this.fillFromL3(this.l3, namespace, key, fill).finally(() =>
+    fill.promise = fillFromL3(this.l3FillDeps(), this.l3, namespace, key, fill).finally(() =>
       this.fills.delete(id),
     );
     this.fills.set(id, fill);
@@ -228,6 +229,11 @@ export class ShardDO extends DurableObject<Env> {
       tier.delete(namespace, key, { version, expiresAt }),
     );
     return { existed, l3, version, expiresAt, seq };
+  }
+
+  /** Proxy mode: one GET or HEAD of a URL this shard owns (shard-proxy.ts). */
+  async proxyServe(plan: ProxyPlan): Promise<ProxyAnswer> {
+    return this.proxy.serve(plan);
   }
 
   /** Applies a peer's events in one transaction, newest version winning (apply-batch.ts). */
@@ -393,53 +399,24 @@ export class ShardDO extends DurableObject<Env> {
     await this.armAlarm();
   }
 
-  private async fillFromL3(
-    l3: Tier,
-    namespace: string,
-    key: string,
-    fill: Fill,
-  ): Promise<ShardRead> {
-    this.l3Reads++;
-    let entry: Entry | null;
-    try {
-      entry = await l3.get(namespace, key);
-    } catch {
-      this.l3Errors++;
-      return { entry: null, source: null, l3: 'error', collapsed: false };
-    }
-    const now = Date.now();
-    if (fill.raced) {
-      // A write, delete or purge landed meanwhile: what L2 holds now, if no purge selects it, is the answer.
-      const local = this.store.get(namespace, key, now);
-      const serving = local ? this.purges.serving(local.meta, now) : null;
-      if (!local || !serving?.serve)
-        return { entry: null, source: null, l3: 'ok', collapsed: false };
-      const stale = serving.stale ? { stale: serving.stale } : {};
-      return { entry: local, source: 'L2', l3: 'ok', collapsed: false, ...stale };
-    }
-    // Older than a version or tombstone this shard knows: L3 lags, and serving it would go back in time.
-    if (
-      !entry ||
-      !isFresh(entry.meta, now) ||
-      !this.versions.admits(namespace, key, entry.meta.version)
-    )
-      return { entry: null, source: null, l3: 'miss', collapsed: false };
-    // An L3 copy older than a purge this shard knows (L3's own purge may still be under way).
-    const serving = this.purges.serving(entry.meta, now);
-    if (!serving.serve) return { entry: null, source: null, l3: 'miss', collapsed: false };
-    let storedInL2 = false;
-    this.ctx.storage.transactionSync(() => {
-      storedInL2 = this.store.put(entry, now);
-      this.versions.record(versionOf(entry), 0);
-    });
-    const stale = serving.stale ? { stale: serving.stale } : {};
-    return { entry, source: 'L3', l3: 'ok', collapsed: false, storedInL2, ...stale };
+  private l3FillDeps(): L3FillDeps {
+    return {
+      store: this.store,
+      purges: this.purges,
+      versions: this.versions,
+      transaction: (fn) => this.ctx.storage.transactionSync(fn),
+      counted: (error) => {
+        this.l3Reads++;
+        if (error) this.l3Errors++;
+      },
+    };
   }
 
   /** A key is about to change: an in-flight L3 fill must not overwrite it, and a refresh lease is over. */
   private markRaced(namespace: string, key: string): void {
     const fill = this.fills.get(`${namespace}\u0000${key}`);
     if (fill) fill.raced = true;
+    this.proxy.raced(namespace, key);
     this.purges.release(namespace, key);
   }
 
@@ -463,7 +440,10 @@ export class ShardDO extends DurableObject<Env> {
       return fresh.length;
     });
     // Fills in flight for a selected key would otherwise store what they read before the rule.
-    if (added > 0) for (const fill of this.fills.values()) fill.raced = true;
+    if (added > 0) {
+      for (const fill of this.fills.values()) fill.raced = true;
+      for (const r of rules) this.proxy.raced(r.ns);
+    }
     this.purges.sweep(now);
     await this.armAlarm();
     return { added };
@@ -490,9 +470,4 @@ export class ShardDO extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
-}
-
-function versionOf(entry: Entry): KeyVersion {
-  const { namespace: ns, key, version, expiresAt } = entry.meta;
-  return { ns, key, version, expiresAt, deleted: false };
 }

@@ -19,6 +19,7 @@
  *                        STRATA_ADMIN_KEY (default `strata-dev-admin-key`)
  *   STRATA_WEBHOOK_SECRET  the `default` webhook endpoint's secret, `whsec_<base64>`
  *                        (default DEFAULT_WEBHOOK_SECRET below, printed in the banner)
+ *   ORIGIN_URL, API_PREFIX, PROXY_*   proxy mode, passed to every region (README "Proxy mode")
  * Flags:
  *   --regions N  run N regions (default 1)
  *   --fresh      wipe .strata/ (L3 data, Durable Object state) first
@@ -46,6 +47,17 @@ const DEFAULT_ADMIN_KEY = 'strata-dev-admin-key';
 /** The local stack's webhook secret unless STRATA_WEBHOOK_SECRET is set: for trying webhooks, never for production. */
 const DEFAULT_WEBHOOK_SECRET = `whsec_${Buffer.from('strata-dev-webhook-secret-000000').toString('base64')}`;
 const MAX_REGIONS = 8;
+/** Proxy mode's variables, passed to every region when set in the environment. */
+const PROXY_VARS = [
+  'ORIGIN_URL',
+  'API_PREFIX',
+  'PROXY_NAMESPACE',
+  'PROXY_ORIGIN_TIMEOUT_MS',
+  'PROXY_MAX_BODY_BYTES',
+  'PROXY_KEEP_STALE',
+  'PROXY_EXPOSE_TAGS',
+  'PROXY_MAX_HEURISTIC',
+];
 /** After this long without a 200 from /healthz, print the banner anyway, with a warning. */
 const HEALTH_PATIENCE_MS = 90_000;
 const USAGE = `usage: npm start [-- --regions N] [-- --fresh] [-- --verbose]   (N from 1 to ${MAX_REGIONS}, default 1)`;
@@ -175,6 +187,11 @@ function banner(opts: {
       '  Keys        a fresh ES256 replication key pair per region (kid <region>/dev), in memory only',
     );
   }
+  if (process.env.ORIGIN_URL) {
+    lines.push(
+      `  Proxy       every path outside ${process.env.API_PREFIX || '/v1'} goes to ${process.env.ORIGIN_URL}, cached (namespace ${process.env.PROXY_NAMESPACE || 'proxy'})`,
+    );
+  }
   lines.push(
     `  Webhooks    POST ${first.region.url}/v1/webhooks/invalidate, secret ${opts.webhookSecret}` +
       (opts.webhookSecretIsDefault
@@ -212,7 +229,12 @@ async function main(): Promise<void> {
     console.error('STRATA_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>');
     process.exit(2);
   }
-  const vars = { STRATA_WEBHOOK_SECRET: webhookSecret };
+  const vars: Record<string, string> = { STRATA_WEBHOOK_SECRET: webhookSecret };
+  // Proxy mode (README "Proxy mode"): every region proxies the same origin.
+  for (const name of PROXY_VARS) {
+    const value = process.env[name];
+    if (value) vars[name] = value;
+  }
 
   // A second Ctrl-C while stopping kills what is left at once.
   const onSignal = () => (stack.stopping ? forceExit() : void shutdown(0));

@@ -15,6 +15,8 @@ export interface CacheStatusMember {
   cache: string;
   hit?: boolean;
   fwd?: 'bypass' | 'method' | 'uri-miss' | 'vary-miss' | 'miss' | 'request' | 'stale' | 'partial';
+  /** Status the next hop answered with (RFC 9211 §2.3). */
+  fwdStatus?: number;
   ttl?: number;
   stored?: boolean;
   collapsed?: boolean;
@@ -32,6 +34,7 @@ export function formatCacheStatus(members: CacheStatusMember[]): string {
       const parts = [m.cache];
       if (m.hit) parts.push('hit');
       if (m.fwd) parts.push(`fwd=${m.fwd}`);
+      if (m.fwdStatus !== undefined) parts.push(`fwd-status=${m.fwdStatus}`);
       if (m.ttl !== undefined) parts.push(`ttl=${Math.floor(m.ttl)}`);
       if (m.stored) parts.push('stored');
       if (m.collapsed) parts.push('collapsed');

@@ -115,6 +115,46 @@ export class TieredCache {
     return result;
   }
 
+  /**
+   * L0, then L1, and nothing below: proxy mode asks the shard itself (it
+   * judges freshness and fetches the origin there). `gen` is the generation
+   * to store copies under afterwards (`keepUpper`); null skips L0 and L1.
+   */
+  async readUpper(
+    namespace: string,
+    key: string,
+    gen: string | null,
+  ): Promise<{ entry: Entry; tier: 'L0' | 'L1' } | null> {
+    if (gen === null) return null;
+    const now = this.clock.now();
+    const hot = this.l0?.get(namespace, key, now, gen);
+    if (hot) return { entry: hot, tier: 'L0' };
+    if (!this.l1) return null;
+    try {
+      const entry = await this.l1.get(namespace, key, gen);
+      if (!entry || !isFresh(entry.meta, now)) return null;
+      this.l0?.set(entry, now, gen);
+      return { entry, tier: 'L1' };
+    } catch {
+      return null;
+    }
+  }
+
+  /** The generation L0/L1 copies of `namespace` go under now; null when unknown (skip them). */
+  generation(namespace: string): Promise<string | null> {
+    return this.l0 || this.l1 ? this.generations(namespace) : Promise.resolve('0');
+  }
+
+  /** Copies entries the shard returned into L0 and, in the background, L1 (under `gen`). */
+  keepUpper(entries: Entry[], gen: string | null): void {
+    if (gen === null) return;
+    const now = this.clock.now();
+    for (const entry of entries) {
+      this.l0?.set(entry, now, gen);
+      if (this.l1) this.background(this.l1.set(entry, gen).catch(() => {}));
+    }
+  }
+
   /** Reads the shard only, past L0 and L1: what `strong` reads need (an upper-tier copy may be stale). */
   async readShard(namespace: string, key: string): Promise<ReadResult> {
     const shard = await this.shards.read(namespace, key);

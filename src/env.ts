@@ -63,6 +63,15 @@ export interface Env {
   CF_API_TOKEN?: string;
   CF_API_BASE?: string;
   CF_ZONE_PLAN?: string;
+  /** Proxy mode (src/proxy/config.ts): on when ORIGIN_URL is set. */
+  ORIGIN_URL?: string;
+  API_PREFIX?: string;
+  PROXY_NAMESPACE?: string;
+  PROXY_ORIGIN_TIMEOUT_MS?: string;
+  PROXY_MAX_BODY_BYTES?: string;
+  PROXY_KEEP_STALE?: string;
+  PROXY_EXPOSE_TAGS?: string;
+  PROXY_MAX_HEURISTIC?: string;
 }
 
 /** How a namespace's writes and reads are coordinated across regions (README "Consistency"). */

@@ -24,6 +24,10 @@ export type ErrorCode =
   | 'conflict'
   | 'invalid-purge'
   | 'invalid-signature'
+  | 'uri-too-long'
+  | 'origin-unreachable'
+  | 'origin-timeout'
+  | 'not-cached'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -46,6 +50,10 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   'invalid-purge': 400,
   'invalid-signature': 401,
+  'uri-too-long': 414,
+  'origin-unreachable': 502,
+  'origin-timeout': 504,
+  'not-cached': 504,
   internal: 500,
 };
 
@@ -69,6 +77,10 @@ const TITLE: Record<ErrorCode, string> = {
   conflict: 'Conflict',
   'invalid-purge': 'Invalid purge',
   'invalid-signature': 'Invalid webhook signature',
+  'uri-too-long': 'URI too long',
+  'origin-unreachable': 'Origin unreachable',
+  'origin-timeout': 'Origin timeout',
+  'not-cached': 'Not in cache',
   internal: 'Internal error',
 };
 

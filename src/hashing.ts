@@ -54,12 +54,20 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
 
 /**
  * The shard index in `[0, shards)` that owns `key` in `namespace`.
+ *
+ * Only the part of the key before its first newline places it, so keys
+ * that share that part live on one shard: proxy mode keeps a URL's Vary
+ * marker and all its variants (`<target>\n<variant>`) together, where one
+ * shard collapses their origin requests. Key API keys cannot contain
+ * control characters, so for them this is the whole key.
  * @example shardFor('users', 'u:42', 8) // a stable number in 0..7
  */
 export function shardFor(namespace: string, key: string, shards: number): number {
   if (!Number.isInteger(shards) || shards < 1)
     throw new RangeError('shards must be a positive integer');
-  const bytes = encoder.encode(`${namespace}\u0000${key}`);
+  const newline = key.indexOf('\n');
+  const placed = newline === -1 ? key : key.slice(0, newline);
+  const bytes = encoder.encode(`${namespace}\u0000${placed}`);
   let best = 0;
   let bestScore = -1;
   for (let shard = 0; shard < shards; shard++) {

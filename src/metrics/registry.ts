@@ -52,7 +52,15 @@ export const METRICS: Record<string, MetricInfo> = {
   },
   strata_purges_total: {
     type: 'counter',
-    help: 'Purges accepted in this region, by source (api, webhook) and kind (soft true/false).',
+    help: 'Purges accepted in this region, by source (api, webhook, proxy) and kind (soft true/false).',
+  },
+  strata_proxy_requests_total: {
+    type: 'counter',
+    help: 'Proxied requests by method and result (hit, stale-while-revalidate, revalidated, fetched, stale-if-error, method, bypass, too-large, error).',
+  },
+  strata_proxy_invalidation_failures_total: {
+    type: 'counter',
+    help: 'Unsafe-method invalidations (RFC 9111 §4.4) that could not be submitted.',
   },
   strata_webhooks_total: {
     type: 'counter',

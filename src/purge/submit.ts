@@ -11,6 +11,7 @@ import type {
 } from '../../durable-objects/purge.ts';
 import type { Config, Env } from '../env.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
+import { type ProxyConfig, proxyConfigFor } from '../proxy/config.ts';
 import { bumpGeneration } from './generations.ts';
 import type { PurgeRequest } from './request.ts';
 
@@ -54,7 +55,7 @@ async function accept(
   claim?: WebhookClaim,
 ): Promise<PurgeAccepted | null> {
   const accepted = (await purgeStub(env, config).submit(
-    request,
+    withProxyVariants(request, proxyConfigFor(env, config)),
     source,
     claim,
   )) as PurgeAccepted | null;
@@ -66,6 +67,18 @@ async function accept(
     soft: String(request.soft),
   });
   return accepted;
+}
+
+/**
+ * In the proxy namespace a key is a URL, and it covers every stored
+ * variant of that URL (`<target>\n<variant>`, src/http/cache-key.ts): a
+ * purge of the key also purges the prefix `<target>\n`, which matches
+ * nothing else.
+ */
+function withProxyVariants(request: PurgeRequest, proxy: ProxyConfig | null): PurgeRequest {
+  if (!proxy || request.namespace !== proxy.namespace || request.keys.length === 0) return request;
+  const variants = request.keys.map((k) => `${k}\n`);
+  return { ...request, prefixes: [...new Set([...request.prefixes, ...variants])] };
 }
 
 export function purgeStatus(env: Env, config: Config, id: string): Promise<PurgeStatus | null> {

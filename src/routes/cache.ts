@@ -17,12 +17,13 @@ import { formatCacheStatus } from '../cache-status.ts';
 import { systemClock } from '../clock.ts';
 import type { Entry, EntryMeta } from '../entry.ts';
 import { ageSeconds, remainingTtl } from '../entry.ts';
-import type { Config } from '../env.ts';
+import type { Config, Env } from '../env.ts';
 import { configFor } from '../env.ts';
 import { StrataError } from '../errors.ts';
 import { shardFor } from '../hashing.ts';
 import { isolateMetrics } from '../metrics/recorder.ts';
 import { createPolicy } from '../policy/index.ts';
+import { proxyConfigFor } from '../proxy/config.ts';
 import { generationOf } from '../purge/generations.ts';
 import {
   CONSISTENCY_HEADER,
@@ -49,15 +50,24 @@ import {
 export const cacheRoutes = new Hono<AppEnv>();
 
 export function cacheFor(c: Context<AppEnv>, config: Config): TieredCache {
+  return tieredCache(c.env, (p) => c.executionCtx.waitUntil(p), config);
+}
+
+/** The tiers as this isolate sees them; `background` is `ctx.waitUntil`. */
+export function tieredCache(
+  env: Env,
+  background: (work: Promise<unknown>) => void,
+  config: Config,
+): TieredCache {
   const l1 =
     config.l1MaxTtl > 0 ? new CacheApiTier(caches.default, systemClock, config.l1MaxTtl) : null;
   return new TieredCache(
-    hotSetFor(c.env, config),
+    hotSetFor(env, config),
     l1,
-    ShardClient.fromEnv(c.env, config),
+    ShardClient.fromEnv(env, config),
     systemClock,
-    (p) => c.executionCtx.waitUntil(p),
-    (ns) => generationOf(c.env, config, ns),
+    background,
+    (ns) => generationOf(env, config, ns),
   );
 }
 
@@ -80,6 +90,13 @@ function hotSetFor(env: object, config: Config): HotSet | null {
 /** Namespace and key from the path, validated. */
 function target(c: Context<AppEnv>): { namespace: string; key: string } {
   const namespace = parseNamespace(c.req.param('namespace') ?? '');
+  // Proxied responses live there: a key written through the API would be served to proxy clients.
+  if (namespace === proxyConfigFor(c.env, configFor(c.env))?.namespace) {
+    throw new StrataError(
+      'forbidden',
+      `Namespace "${namespace}" holds proxy mode's responses; the key API cannot read or write it (purge it with /v1/purge).`,
+    );
+  }
   let raw: string;
   try {
     raw = decodeURIComponent(c.req.param('key') ?? '');

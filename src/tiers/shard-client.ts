@@ -15,8 +15,10 @@ import type {
   ShardWrite,
   ShardWriteInput,
 } from '../../durable-objects/shard.ts';
+import type { ProxyAnswer, ProxyPlan } from '../../durable-objects/shard-proxy.ts';
 import type { Config, Env } from '../env.ts';
 import { shardFor, shardName } from '../hashing.ts';
+import { responseKey } from '../http/cache-key.ts';
 import type { ReplicationEvent } from '../replication/events.ts';
 
 const ATTEMPTS = 3;
@@ -59,6 +61,16 @@ export class ShardClient {
       const shard = shardFor(namespace, key, this.config.shards);
       return this.stubForShard(shard).remove(namespace, key, shard) as Promise<ShardRemove>;
     });
+  }
+
+  /** Proxy mode: the shard owning the URL serves one GET or HEAD of it (durable-objects/shard-proxy.ts). */
+  proxyServe(plan: ProxyPlan): Promise<ProxyAnswer> {
+    return retrying(
+      () =>
+        this.stubFor(plan.namespace, responseKey(plan.target)).proxyServe(
+          plan,
+        ) as Promise<ProxyAnswer>,
+    );
   }
 
   applyRemote(

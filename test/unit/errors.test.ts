@@ -26,6 +26,10 @@ const CODES = [
   ['conflict', 409, 'Conflict'],
   ['invalid-purge', 400, 'Invalid purge'],
   ['invalid-signature', 401, 'Invalid webhook signature'],
+  ['uri-too-long', 414, 'URI too long'],
+  ['origin-unreachable', 502, 'Origin unreachable'],
+  ['origin-timeout', 504, 'Origin timeout'],
+  ['not-cached', 504, 'Not in cache'],
   ['internal', 500, 'Internal error'],
 ] as const satisfies readonly (readonly [ErrorCode, number, string])[];
 
