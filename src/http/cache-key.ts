@@ -11,9 +11,13 @@
  * `%2F` stays distinct from `/`, the query keeps its order, and the
  * fragment is dropped (it is never sent).
  *
- * Keys: `<target>\n` for the response (or the Vary marker) and
- * `<target>\n<variant>` for one variant of it, so a prefix purge of
- * `<target>\n` removes every variant of one URL and nothing else.
+ * Keys: `<target>` for the response (or the Vary marker) and
+ * `<target>\n<variant>` for one variant of it. A purge of the key
+ * `<target>` in the proxy namespace also purges the prefix `<target>\n`
+ * (src/purge/submit.ts): every variant of that URL, and nothing else, since
+ * no target contains a newline. Shards are placed by the part of a key
+ * before its first newline (src/hashing.ts), so all of a URL's keys share
+ * one shard.
  *
  * @example
  * normaliseTarget(new URL('https://a/x/../%7euser/%2f?q=%4a'));
@@ -37,7 +41,7 @@ export function normaliseTarget(url: URL): string {
 
 /** The key of the response stored for a target (or of its Vary marker). */
 export function responseKey(target: string): string {
-  return `${target}\n`;
+  return target;
 }
 
 /** The key of one variant of a target's response. */

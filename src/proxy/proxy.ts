@@ -60,7 +60,9 @@ export async function handleProxy(
     const url = new URL(request.url);
     const res = problemResponse(err, url.pathname);
     if (!(err instanceof StrataError)) console.error('proxy error', method, err);
-    res.headers.set('cache-status', formatCacheStatus([{ cache: 'strata', detail: 'error' }]));
+    // Every proxied response names what happened: an error without its own member gets one.
+    if (!res.headers.has('cache-status'))
+      res.headers.set('cache-status', formatCacheStatus([{ cache: 'strata', detail: 'error' }]));
     return res;
   } finally {
     isolateMetrics.inc('strata_proxy_requests_total', {
