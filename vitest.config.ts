@@ -3,6 +3,7 @@
  *   unit     node, pure modules
  *   workers  real workerd through @cloudflare/vitest-plugin, real Durable
  *            Objects, L3 = a real redis-server behind scripts/l3-server.ts
+ *   workers-proxy  the same, in proxy mode in front of a scriptable origin
  *   sim      node, real redis-server and L3 server (the L3 contract suite,
  *            later several regions and faults)
  */
@@ -68,6 +69,35 @@ export default defineConfig({
             'test/helpers/jwks-global-setup.ts',
             'test/helpers/zone-global-setup.ts',
           ],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        // Proxy mode (README "Proxy mode"): the same Worker with ORIGIN_URL set, in
+        // front of the scriptable origin; its own project because every path
+        // outside /v1 is then proxied.
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                REGION: 'test',
+                SHARDS: '4',
+                UPSTASH_REDIS_REST_URL: inject<string>('l3Url'),
+                UPSTASH_REDIS_REST_TOKEN: inject<string>('l3Token'),
+                STRATA_ADMIN_KEY: 'test-admin-key',
+                L3_TIMEOUT_MS: '2000',
+                ORIGIN_URL: inject<string>('originUrl'),
+                PROXY_ORIGIN_TIMEOUT_MS: '1500',
+                PROXY_MAX_BODY_BYTES: '65536',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers-proxy',
+          include: ['test/workers-proxy/**/*.test.ts'],
+          globalSetup: ['test/helpers/l3-global-setup.ts', 'test/helpers/origin-global-setup.ts'],
           testTimeout: 30_000,
         },
       },

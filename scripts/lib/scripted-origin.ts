@@ -16,8 +16,8 @@
  *   POST /__origin/script  {"path": "/x", "responses": [{status, headers, body}]}
  *                          the next requests for /x get these in order, then the query string's
  *   GET  /__origin/requests?path=/x   [{method, url, headers, body}] received for /x
- *   POST /__origin/mode    {"mode": "up" | "down" | "error"}  down: connections are
- *                          dropped; error: every answer is a 503
+ *   POST /__origin/mode    {"mode": "up" | "down" | "error"}  down: every request's
+ *                          connection is dropped unanswered; error: every answer is a 503
  *   POST /__origin/reset   forget scripts, requests and mode
  *
  * Listens on 127.0.0.1 only.
@@ -28,7 +28,7 @@
  * origin.requests('/a').length; // 1
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 export interface ScriptedResponse {
   status?: number;
@@ -57,7 +57,6 @@ type Mode = 'up' | 'down' | 'error';
 export async function startScriptedOrigin(port = 0, host = '127.0.0.1'): Promise<ScriptedOrigin> {
   const scripts = new Map<string, ScriptedResponse[]>();
   const seen = new Map<string, RecordedRequest[]>();
-  const sockets = new Set<Socket>();
   let mode: Mode = 'up';
 
   const server = createServer((req, res) => {
@@ -65,10 +64,6 @@ export async function startScriptedOrigin(port = 0, host = '127.0.0.1'): Promise
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(err));
     });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -134,7 +129,6 @@ export async function startScriptedOrigin(port = 0, host = '127.0.0.1'): Promise
     }
     if (op === 'mode') {
       mode = (['up', 'down', 'error'] as const).find((m) => m === input.mode) ?? 'up';
-      if (mode === 'down') for (const s of sockets) if (s !== res.socket) s.destroy();
       json(200, { mode });
       return;
     }
