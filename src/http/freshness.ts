@@ -238,7 +238,9 @@ export function assessResponse(ex: Exchange, rules: FreshnessRules = DEFAULT_RUL
 
   // RFC 9111 §4.2.3.
   const date = parseHttpDate(res.date);
-  const apparentAge = date === null ? 0 : Math.max(0, ex.responseTime - date) / 1000;
+  // Date has whole seconds: compared at that precision, a response from this second is 0 s old, not up to 0.999 s.
+  const apparentAge =
+    date === null ? 0 : Math.max(0, Math.floor(ex.responseTime / 1000) - date / 1000);
   const responseDelay = Math.max(0, ex.responseTime - ex.requestTime) / 1000;
   const initialAge = Math.max(apparentAge, ageValue(res) + responseDelay);
 

@@ -161,6 +161,14 @@ describe('age (RFC 9111 §4.2.3)', () => {
     expect(f.initialAge).toBe(50);
   });
 
+  it('compares Date at its own precision: the same second is no age', () => {
+    const f = stored(
+      { 'cache-control': 'max-age=1' },
+      { requestTime: NOW + 900, responseTime: NOW + 900 },
+    );
+    expect(f.initialAge).toBe(0);
+  });
+
   it.each(['abc', '-7200', '7200.0'])('ignores an invalid Age %j', (age) => {
     expect(stored({ 'cache-control': 'max-age=600', age }).initialAge).toBe(0);
   });
