@@ -13,8 +13,9 @@
  *
  * - Directives and dates are parsed strictly (`cache-control.ts`,
  *   `http-date.ts`); an invalid `Expires` means already expired (§5.3).
- * - `CDN-Cache-Control` (RFC 9213), when present and valid, replaces
- *   `Cache-Control` and `Expires` for this cache.
+ * - Targeted fields (RFC 9213): `Strata-Cache-Control`, else
+ *   `CDN-Cache-Control`, when present and valid, replaces `Cache-Control`
+ *   and `Expires` for this cache.
  * - `proxy-revalidate` and `s-maxage` mean must-revalidate for a shared
  *   cache (§5.2.2.8, §5.2.2.10); the library instead makes such responses
  *   stale at once. A fresh `must-revalidate` response is served from cache
@@ -121,13 +122,22 @@ const LIBRARY_DIRECTIVES = [
 ];
 const EPOCH = formatHttpDate(0);
 
-/** The response's cache directives: `CDN-Cache-Control` when valid (RFC 9213), else `Cache-Control`. */
+/**
+ * Targeted cache-control fields this cache obeys, most specific first
+ * (RFC 9213 §2.1): `Strata-Cache-Control` for Strata alone, then
+ * `CDN-Cache-Control` for every CDN.
+ */
+export const TARGETED_FIELDS = ['strata-cache-control', 'cdn-cache-control'] as const;
+
+/** The response's cache directives: the first valid targeted field (RFC 9213), else `Cache-Control`. */
 export function responseDirectives(headers: HeaderMap): {
   directives: Directives;
   targeted: boolean;
 } {
-  const targeted = parseTargetedCacheControl(headers['cdn-cache-control']);
-  if (targeted) return { directives: targeted, targeted: true };
+  for (const field of TARGETED_FIELDS) {
+    const targeted = parseTargetedCacheControl(headers[field]);
+    if (targeted) return { directives: targeted, targeted: true };
+  }
   return { directives: parseCacheControl(headers['cache-control']), targeted: false };
 }
 
@@ -165,7 +175,7 @@ function libraryCacheControl(directives: Directives): string {
 /** The headers the library sees: canonical directives and dates, nothing it would misparse. */
 function libraryHeaders(headers: HeaderMap, directives: Directives, targeted: boolean): HeaderMap {
   const out: HeaderMap = { ...headers };
-  delete out['cdn-cache-control'];
+  for (const field of TARGETED_FIELDS) delete out[field];
   delete out.age;
   delete out.pragma;
   out['cache-control'] = libraryCacheControl(directives);

@@ -115,6 +115,16 @@ describe('assessResponse: freshness lifetime', () => {
       120,
     ],
     [
+      'Strata-Cache-Control over CDN-Cache-Control',
+      { 'cdn-cache-control': 'max-age=120', 'strata-cache-control': 'max-age=7' },
+      7,
+    ],
+    [
+      'an invalid Strata-Cache-Control falls back to CDN-Cache-Control',
+      { 'cdn-cache-control': 'max-age=120', 'strata-cache-control': 'max-age=x' },
+      120,
+    ],
+    [
       'CDN-Cache-Control ignores Expires',
       { 'cdn-cache-control': 'stale-if-error=60', expires: formatHttpDate(NOW + 600_000) },
       0,
