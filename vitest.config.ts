@@ -10,6 +10,18 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
+/** What both workerd projects bind: one test region on the real L3 of `l3-global-setup.ts`. */
+function workerBindings(inject: <T>(key: 'l3Url' | 'l3Token') => T): Record<string, string> {
+  return {
+    REGION: 'test',
+    SHARDS: '4',
+    UPSTASH_REDIS_REST_URL: inject<string>('l3Url'),
+    UPSTASH_REDIS_REST_TOKEN: inject<string>('l3Token'),
+    STRATA_ADMIN_KEY: 'test-admin-key',
+    L3_TIMEOUT_MS: '2000',
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -28,11 +40,7 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
-                REGION: 'test',
-                SHARDS: '4',
-                UPSTASH_REDIS_REST_URL: inject<string>('l3Url'),
-                UPSTASH_REDIS_REST_TOKEN: inject<string>('l3Token'),
-                STRATA_ADMIN_KEY: 'test-admin-key',
+                ...workerBindings(inject),
                 JWT_ISSUER: 'https://issuer.test',
                 JWT_AUDIENCE: 'strata-test',
                 JWT_JWKS_URL: inject<string>('jwksUrl'),
@@ -40,7 +48,6 @@ export default defineConfig({
                 CF_ZONE_ID: inject<string>('zoneId'),
                 CF_API_TOKEN: inject<string>('zoneApiToken'),
                 CF_API_BASE: inject<string>('zoneApiUrl'),
-                L3_TIMEOUT_MS: '2000',
                 SHARD_BYTE_BUDGET: '65536',
                 // Policies are configured per exact namespace name; the "lru-*" ones
                 // belong to tests of LRU's order (the default policy is adaptive).
@@ -81,12 +88,7 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
-                REGION: 'test',
-                SHARDS: '4',
-                UPSTASH_REDIS_REST_URL: inject<string>('l3Url'),
-                UPSTASH_REDIS_REST_TOKEN: inject<string>('l3Token'),
-                STRATA_ADMIN_KEY: 'test-admin-key',
-                L3_TIMEOUT_MS: '2000',
+                ...workerBindings(inject),
                 ORIGIN_URL: inject<string>('originUrl'),
                 PROXY_ORIGIN_TIMEOUT_MS: '1500',
                 PROXY_MAX_BODY_BYTES: '65536',

@@ -148,14 +148,7 @@ export class ShardProxy {
     const base = { lookup: found.lookup, tier: found.tier, collapsed: false };
     // RFC 9111 §5.2.1.7: only a stored response may answer, or a 504.
     const onlyIfCached = requestDirectives(plan.headers).has('only-if-cached');
-    const unsatisfiable: ProxyAnswer = {
-      ...base,
-      outcome: 'error',
-      response: null,
-      entries: [],
-      stored: false,
-      failure: 'only-if-cached',
-    };
+    const unsatisfiable = failed(base, 'only-if-cached');
     if (!found.response) {
       if (onlyIfCached) return unsatisfiable;
       return this.joined(plan, found.key, () => this.fill(plan, found, base));
@@ -273,8 +266,8 @@ export class ShardProxy {
     const flight = this.flightOf(plan, found.key);
     const got = await this.ask(plan, revalidationHeaders(stored.headers));
     const now = this.deps.now();
-    const failed = !got.ok || got.status >= 500;
-    if (failed && staleOnErrorAllowed(freshness, plan.headers, now)) {
+    const broken = !got.ok || got.status >= 500;
+    if (broken && staleOnErrorAllowed(freshness, plan.headers, now)) {
       return {
         ...base,
         outcome: 'stale-if-error',
@@ -284,15 +277,7 @@ export class ShardProxy {
         ...(got.ok ? { fwdStatus: got.status } : { failure: got.failure }),
       };
     }
-    if (!got.ok)
-      return {
-        ...base,
-        outcome: 'error',
-        response: null,
-        entries: [],
-        stored: false,
-        failure: got.failure,
-      };
+    if (!got.ok) return failed(base, got.failure);
     if (got.status !== 304) return this.keep(plan, found, got, base, flight);
     if (!selectsStored(stored.headers, got.headers)) {
       // RFC 9111 §4.3.4: a 304 whose validator selects nothing updates nothing. It still
@@ -327,15 +312,7 @@ export class ShardProxy {
   ): Promise<ProxyAnswer> {
     const flight = this.flightOf(plan, found.key);
     const got = await this.ask(plan, {});
-    if (!got.ok)
-      return {
-        ...base,
-        outcome: 'error',
-        response: null,
-        entries: [],
-        stored: false,
-        failure: got.failure,
-      };
+    if (!got.ok) return failed(base, got.failure);
     return this.keep(plan, found, got, base, flight);
   }
 
@@ -450,6 +427,14 @@ export class ShardProxy {
     });
     return { meta: written.meta, value };
   }
+}
+
+/** The answer when the origin could not give one (or only-if-cached forbade asking). */
+function failed(
+  base: Pick<ProxyAnswer, 'lookup' | 'tier' | 'collapsed'>,
+  failure: NonNullable<ProxyAnswer['failure']>,
+): ProxyAnswer {
+  return { ...base, outcome: 'error', response: null, entries: [], stored: false, failure };
 }
 
 /** True when a stored response's Vary selection (if any) matches the request. */

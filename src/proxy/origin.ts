@@ -12,6 +12,7 @@
  * const got = await fetchOrigin('https://o.example/a', { method: 'GET', headers: {} }, 5000, 1 << 20);
  * if (got.ok) got.body; // the whole body, at most 1 MiB
  */
+import { readUpTo } from '../body.ts';
 import {
   forwardableRequestHeaders,
   type HeaderMap,
@@ -54,31 +55,6 @@ export function originRequestHeaders(
   return out;
 }
 
-/** Reads a body up to `limit` bytes; null when it is longer (the rest is cancelled). */
-async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number) {
-  if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /**
  * Fetches `url` and reads the whole body (at most `maxBody` bytes) within
  * `timeoutMs`. Never throws for network trouble: it is a result.
@@ -105,7 +81,7 @@ export async function fetchOrigin(
       await res.body?.cancel();
       return { ok: false, failure: 'too-large', status: res.status };
     }
-    const body = init.method === 'HEAD' ? new Uint8Array(0) : await readLimited(res.body, maxBody);
+    const body = init.method === 'HEAD' ? new Uint8Array(0) : await readUpTo(res.body, maxBody);
     if (body === null) return { ok: false, failure: 'too-large', status: res.status };
     return {
       ok: true,

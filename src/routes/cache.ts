@@ -12,6 +12,7 @@ import type { ShardWrite, ShardWriteInput } from '../../durable-objects/shard.ts
 import type { AppEnv } from '../app-env.ts';
 import { authorize } from '../auth/principal.ts';
 import { base64ToBytes, bytesToBase64 } from '../base64.ts';
+import { readUpTo } from '../body.ts';
 import { cacheStatusFor, type ReadResult, TieredCache } from '../cache.ts';
 import { formatCacheStatus } from '../cache-status.ts';
 import { systemClock } from '../clock.ts';
@@ -346,27 +347,9 @@ export function matchesIfNoneMatch(header: string | undefined, etag: string): bo
 export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  const bytes = await readUpTo(req.body, limit);
+  if (bytes === null) throw tooLarge(limit);
+  return bytes;
 }
 
 function tooLarge(limit: number): StrataError {
