@@ -23,7 +23,7 @@
  * shareable) and its `Vary` selection matches the waiter's request;
  * otherwise the waiter asks the origin itself.
  */
-import type { Entry } from '../src/entry.ts';
+import type { Entry, EntryMeta } from '../src/entry.ts';
 import { remainingTtl } from '../src/entry.ts';
 import { responseKey, variantKey } from '../src/http/cache-key.ts';
 import {
@@ -69,6 +69,8 @@ export interface ProxyPlan {
   timeoutMs: number;
   maxBodyBytes: number;
   keepStaleSeconds: number;
+  /** Seconds of hit-for-pass to hand back for an uncacheable response (0: none). */
+  passSeconds: number;
   rules: FreshnessRules;
 }
 
@@ -112,6 +114,13 @@ export interface ShardProxyDeps {
   write(input: ShardWriteInput): Promise<ShardWrite>;
   now(): number;
 }
+
+/**
+ * Reasons for hit-for-pass: the response itself says no cache may store it,
+ * so it says so to every request for the URL. Not statuses (a passing 503
+ * must not stop a URL being cached) and not request directives.
+ */
+const PASS_REASONS: ReadonlySet<string> = new Set(['no-store', 'private', 'set-cookie', 'vary-star']);
 
 interface Flight {
   promise: Promise<ProxyAnswer>;
@@ -224,6 +233,9 @@ export class ShardProxy {
     if (!stored || !read.entry)
       return { key, response: null, lookup: 'miss', tier: null, entries: [] };
     const since = read.stale?.since;
+    // A pass marker lives in L0/L1 only; met here, it is a miss.
+    if (stored.kind === 'pass')
+      return { key, response: null, lookup: 'miss', tier: null, entries: [] };
     if (stored.kind === 'response') {
       const matches = selectionMatches(stored, plan.headers);
       return {
@@ -382,8 +394,12 @@ export class ShardProxy {
       body: got.body,
     };
     const answer = { ...base, outcome: 'fetched' as const, response, fwdStatus: got.status };
-    if (!assessment.store)
-      return { ...answer, entries: [], stored: false, notStored: assessment.reason };
+    if (!assessment.store) {
+      const pass = PASS_REASONS.has(assessment.reason)
+        ? this.passMarker(plan, assessment.reason)
+        : [];
+      return { ...answer, entries: pass, stored: false, notStored: assessment.reason };
+    }
     if (flight?.raced) return { ...answer, entries: [], stored: false, notStored: 'raced' };
     const ttl = storageTtl(freshness, got.headers, plan.keepStaleSeconds, this.deps.now());
     if (ttl < 1) return { ...answer, entries: [], stored: false, notStored: 'stale-on-arrival' };
@@ -403,6 +419,30 @@ export class ShardProxy {
     const swr = Math.min(freshness.staleWhileRevalidate, LIMITS.maxStale);
     entries.push(await this.put(plan, key, encodeStored(response), type, tags, ttl, swr));
     return { ...answer, entries, stored: true };
+  }
+
+  /**
+   * Hit-for-pass for this data centre: an entry for L0/L1 only (never
+   * written to L2, L3 or other regions), so the Worker sends the URL's next
+   * requests straight to the origin for `passSeconds`.
+   */
+  private passMarker(plan: ProxyPlan, reason: string): Entry[] {
+    if (plan.passSeconds <= 0) return [];
+    const value = encodeStored({ kind: 'pass', reason });
+    const now = this.deps.now();
+    const meta: EntryMeta = {
+      namespace: plan.namespace,
+      key: responseKey(plan.target),
+      version: `${now}-0-pass`,
+      createdAt: now,
+      expiresAt: now + plan.passSeconds * 1000,
+      staleWhileRevalidate: 0,
+      staleIfError: 0,
+      tags: [],
+      contentType: 'application/octet-stream',
+      size: value.byteLength,
+    };
+    return [{ meta, value }];
   }
 
   private async put(

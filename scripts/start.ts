@@ -57,6 +57,7 @@ const PROXY_VARS = [
   'PROXY_KEEP_STALE',
   'PROXY_EXPOSE_TAGS',
   'PROXY_MAX_HEURISTIC',
+  'PROXY_PASS_TTL',
 ];
 /** After this long without a 200 from /healthz, print the banner anyway, with a warning. */
 const HEALTH_PATIENCE_MS = 90_000;

@@ -72,6 +72,7 @@ export interface Env {
   PROXY_KEEP_STALE?: string;
   PROXY_EXPOSE_TAGS?: string;
   PROXY_MAX_HEURISTIC?: string;
+  PROXY_PASS_TTL?: string;
 }
 
 /** How a namespace's writes and reads are coordinated across regions (README "Consistency"). */

@@ -95,6 +95,7 @@ export type NotStoredReason =
   | 'method'
   | 'status'
   | 'no-store'
+  | 'request-no-store'
   | 'private'
   | 'authorization'
   | 'set-cookie'
@@ -212,8 +213,8 @@ export function assessResponse(ex: Exchange, rules: FreshnessRules = DEFAULT_RUL
     if (!UNDERSTOOD.has(ex.status)) return { store: false, reason: 'status' };
     directives.delete('no-store');
   }
-  if (reqcc.has('no-store') || directives.has('no-store'))
-    return { store: false, reason: 'no-store' };
+  if (directives.has('no-store')) return { store: false, reason: 'no-store' };
+  if (reqcc.has('no-store')) return { store: false, reason: 'request-no-store' };
   if (directives.has('private')) return { store: false, reason: 'private' };
   if (res['set-cookie'] !== undefined) return { store: false, reason: 'set-cookie' };
   if ((res.vary ?? '').split(',').some((v) => v.trim() === '*'))

@@ -56,7 +56,7 @@ export const METRICS: Record<string, MetricInfo> = {
   },
   strata_proxy_requests_total: {
     type: 'counter',
-    help: 'Proxied requests by method and result (hit, stale-while-revalidate, revalidated, fetched, stale-if-error, method, bypass, too-large, error).',
+    help: 'Proxied requests by method and result (hit, stale-while-revalidate, revalidated, fetched, stale-if-error, method, pass, too-large, error).',
   },
   strata_proxy_invalidation_failures_total: {
     type: 'counter',

@@ -12,6 +12,7 @@
  * | `PROXY_KEEP_STALE`        | `86400`      | seconds a stale response with a validator is kept for revalidation |
  * | `PROXY_EXPOSE_TAGS`       | `false`      | pass `Cache-Tag`/`Surrogate-Key` on to clients |
  * | `PROXY_MAX_HEURISTIC`     | `86400`      | cap, in seconds, of heuristic freshness (10% of the age since `Last-Modified`) |
+ * | `PROXY_PASS_TTL`          | `30`         | seconds a data centre sends an uncacheable URL straight to the origin (0: never) |
  *
  * @example
  * proxyConfigFor({ ORIGIN_URL: 'https://api.example.com/base' }, config)?.origin.href;
@@ -31,6 +32,8 @@ export interface ProxyConfig {
   originTimeoutMs: number;
   maxBodyBytes: number;
   keepStaleSeconds: number;
+  /** Seconds of hit-for-pass after an uncacheable response; 0 disables it. */
+  passSeconds: number;
   exposeTags: boolean;
   rules: FreshnessRules;
 }
@@ -96,6 +99,7 @@ export function proxyConfigFor(env: Env, config: Config): ProxyConfig | null {
         LIMITS.hardMaxValueBytes,
       ),
       keepStaleSeconds: int('PROXY_KEEP_STALE', env.PROXY_KEEP_STALE, 86_400, 0, LIMITS.maxTtl),
+      passSeconds: int('PROXY_PASS_TTL', env.PROXY_PASS_TTL, 30, 0, 3600),
       exposeTags: env.PROXY_EXPOSE_TAGS === 'true',
       rules: {
         heuristicFraction: 0.1,

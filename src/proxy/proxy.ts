@@ -4,7 +4,8 @@
  * origin, on the same tiers, regions and purges as the key API.
  *
  *   GET, HEAD   L0 → L1 in this isolate and data centre; a fresh copy is the
- *               answer. Otherwise the shard that owns the URL answers
+ *               answer, and a hit-for-pass marker (the URL's last response
+ *               forbade storing) sends the request straight to the origin. Otherwise the shard that owns the URL answers
  *               (durable-objects/shard-proxy.ts): L2, L3, the origin, with
  *               collapsing, revalidation and stale serving. What it stored
  *               is copied up into L0 and L1.
@@ -105,6 +106,10 @@ async function proxied(
   const gen = await cache.generation(proxy.namespace);
   const now = Date.now();
   const upper = await upperCopy(cache, proxy.namespace, target, headers, gen, now);
+  if (upper && 'pass' in upper) {
+    const response = await passThrough(request, method, target, headers, via, proxy, 'pass');
+    return { response, result: 'pass' };
+  }
   if (upper) {
     const status = upperHitStatus(upper.tier, upper.stored, now);
     return {
@@ -122,6 +127,7 @@ async function proxied(
     timeoutMs: proxy.originTimeoutMs,
     maxBodyBytes: proxy.maxBodyBytes,
     keepStaleSeconds: proxy.keepStaleSeconds,
+    passSeconds: proxy.passSeconds,
     rules: proxy.rules,
   };
   const answer = await ShardClient.fromEnv(env, config).proxyServe(plan);
@@ -178,7 +184,7 @@ function originError(
   }
 }
 
-/** A fresh copy in L0 or L1 whose Vary selection matches, or null. */
+/** A fresh copy in L0 or L1 whose Vary selection matches, a hit-for-pass marker, or null. */
 async function upperCopy(
   cache: ReturnType<typeof tieredCache>,
   namespace: string,
@@ -186,9 +192,10 @@ async function upperCopy(
   headers: HeaderMap,
   gen: string | null,
   now: number,
-): Promise<{ stored: StoredResponse; tier: 'L0' | 'L1' } | null> {
+): Promise<{ stored: StoredResponse; tier: 'L0' | 'L1' } | { pass: string } | null> {
   let copy = await cache.readUpper(namespace, responseKey(target), gen);
   let stored = copy ? decodeStored(copy.entry.value) : null;
+  if (stored?.kind === 'pass') return { pass: stored.reason };
   if (stored?.kind === 'vary') {
     const key = variantKey(target, variantId(stored.names, selectingValues(stored.names, headers)));
     copy = await cache.readUpper(namespace, key, gen);
@@ -208,7 +215,7 @@ async function passThrough(
   headers: HeaderMap,
   via: string,
   proxy: ProxyConfig,
-  why: 'method' | 'too-large',
+  why: 'method' | 'too-large' | 'pass',
 ): Promise<Response> {
   // A body on GET or HEAD is never forwarded (it is not part of the cache key).
   const hasBody = method !== 'GET' && method !== 'HEAD';
@@ -221,7 +228,7 @@ async function passThrough(
     },
     proxy.originTimeoutMs,
   );
-  const fwd = why === 'method' ? 'method' : 'uri-miss';
+  const fwd = why === 'method' ? 'method' : why === 'pass' ? 'bypass' : 'uri-miss';
   if (!got.ok) {
     const status = formatCacheStatus([{ cache: 'strata', fwd, detail: `origin-${got.failure}` }]);
     throw originError(got.failure, proxy, status);
@@ -236,7 +243,7 @@ async function passThrough(
         cache: 'strata',
         fwd,
         fwdStatus: res.status,
-        ...(why === 'too-large' ? { detail: 'too-large' } : {}),
+        ...(why === 'method' ? {} : { detail: why }),
       },
     ]),
   );

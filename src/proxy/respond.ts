@@ -15,6 +15,7 @@
  *   strata; fwd=stale; fwd-status=503; ttl=-9; detail=stale-if-error
  *   strata; fwd=method; fwd-status=201                   POST, PUT, DELETE…
  *   strata; fwd=uri-miss; detail=too-large            streamed, not stored
+ *   strata; fwd=bypass; fwd-status=200; detail=pass  hit-for-pass: straight to the origin
  *
  * A single byte range of a stored 200 is answered here (`206`, or `416`
  * past the end; src/http/range.ts).

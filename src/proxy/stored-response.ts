@@ -3,7 +3,8 @@
  * the proxy namespace is the response head (status, fields, freshness
  * facts, the request fields its `Vary` selected on) followed by the body.
  * A URL whose response varies also has a marker at its response key naming
- * the `Vary` fields, so a lookup knows which variant key to read.
+ * the `Vary` fields, so a lookup knows which variant key to read; a URL
+ * whose response may not be stored gets a pass marker in L0/L1 only.
  *
  *   bytes = "SPR1" · u32 head length (big-endian) · JSON head · body
  *
@@ -31,7 +32,19 @@ export interface VaryMarker {
   names: string[];
 }
 
-export type Stored = StoredResponse | VaryMarker;
+/**
+ * Hit-for-pass: kept only in L0 and L1 for `PROXY_PASS_TTL` after the
+ * origin gave a response no cache may store (`private`, `Set-Cookie`, …),
+ * so this data centre sends the next requests for the URL straight to the
+ * origin instead of through its shard.
+ */
+export interface PassMarker {
+  kind: 'pass';
+  /** Why the response was not stored (a `Cache-Status` detail). */
+  reason: string;
+}
+
+export type Stored = StoredResponse | VaryMarker | PassMarker;
 
 const MAGIC = [0x53, 0x50, 0x52, 0x31]; // "SPR1"
 const encoder = new TextEncoder();
@@ -61,6 +74,7 @@ export function decodeStored(bytes: Uint8Array): Stored | null {
     return null;
   }
   if (head.kind === 'vary' && Array.isArray(head.names)) return head as unknown as VaryMarker;
+  if (head.kind === 'pass' && typeof head.reason === 'string') return head as unknown as PassMarker;
   if (head.kind !== 'response' || typeof head.status !== 'number' || !head.freshness) return null;
   return { ...(head as unknown as StoredResponse), body: bytes.slice(8 + length) };
 }

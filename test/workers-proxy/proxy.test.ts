@@ -2,12 +2,16 @@
  * Proxy mode end to end in workerd: the Worker in front of the scriptable
  * origin, with real shards, L1 (Cache API) and L3 (redis-server).
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import type { ShardDO } from '../../durable-objects/shard.ts';
+import { shardStub } from '../workers/helpers.ts';
 import {
   fetchText,
   get,
   inL3,
   l2Keys,
+  NS,
   originMode,
   originRequests,
   purge,
@@ -257,6 +261,44 @@ describe('request collapsing', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => fetchText(url)));
     expect(new Set(answers.map((a) => a.text)).size).toBe(5);
     expect(answers.every((a) => a.status.includes('detail=set-cookie'))).toBe(true);
+  });
+});
+
+describe('hit-for-pass', () => {
+  it('sends an uncacheable URL straight to the origin for a while, past its shard', async () => {
+    const path = uniquePath();
+    const url = `${path}?${cc('private, max-age=60')}`;
+    expect((await fetchText(url)).status).toBe(
+      'strata; fwd=uri-miss; fwd-status=200; detail=private',
+    );
+    for (let i = 0; i < 3; i++) {
+      const next = await fetchText(url);
+      expect(next.status).toBe('strata; fwd=bypass; fwd-status=200; detail=pass');
+      expect(next.text).toContain(`#${i + 2}`);
+    }
+    expect(await originRequests(path)).toHaveLength(4);
+    // Only the first went through the URL's shard.
+    const viaShard = await runInDurableObject(
+      shardStub(NS, url),
+      (shard: ShardDO) =>
+        (shard as unknown as { proxy: { originRequests: number } }).proxy.originRequests,
+    );
+    expect(viaShard).toBe(1);
+  });
+
+  it('is not set by an error status or a request directive', async () => {
+    const path = uniquePath();
+    const url = `${path}?${cc('max-age=60')}&status=503`;
+    await fetchText(url);
+    expect((await fetchText(url)).status).not.toContain('detail=pass');
+    const other = uniquePath();
+    const plain = `${other}?${cc('max-age=60')}`;
+    expect((await fetchText(plain, { 'cache-control': 'no-store' })).status).toContain(
+      'detail=request-no-store',
+    );
+    expect((await fetchText(plain)).status).toContain(
+      'fwd=uri-miss; fwd-status=200; ttl=59; stored',
+    );
   });
 });
 

@@ -44,7 +44,7 @@ describe('assessResponse: what is never stored', () => {
     [
       'a request no-store',
       { requestHeaders: { 'cache-control': 'no-store' }, res: { 'cache-control': 'max-age=60' } },
-      'no-store',
+      'request-no-store',
     ],
     ['private', { res: { 'cache-control': 'max-age=60, private' } }, 'private'],
     [
