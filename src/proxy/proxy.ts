@@ -130,7 +130,24 @@ async function proxied(
     passSeconds: proxy.passSeconds,
     rules: proxy.rules,
   };
-  const answer = await ShardClient.fromEnv(env, config).proxyServe(plan);
+  let answer: Awaited<ReturnType<ShardClient['proxyServe']>>;
+  try {
+    answer = await ShardClient.fromEnv(env, config).proxyServe(plan);
+  } catch (err) {
+    // The URL's shard is unreachable, the origin may not be: answer uncached rather than fail.
+    console.error('proxy shard unavailable', err instanceof Error ? err.message : err);
+    isolateMetrics.inc('strata_tier_errors_total', { tier: 'L2', op: 'proxy' });
+    const response = await passThrough(
+      request,
+      method,
+      target,
+      headers,
+      via,
+      proxy,
+      'shard-unavailable',
+    );
+    return { response, result: 'bypass' };
+  }
   const answeredAt = Date.now();
   if (answer.failure === 'too-large') {
     const response = await passThrough(request, method, target, headers, via, proxy, 'too-large');
@@ -215,7 +232,7 @@ async function passThrough(
   headers: HeaderMap,
   via: string,
   proxy: ProxyConfig,
-  why: 'method' | 'too-large' | 'pass',
+  why: 'method' | 'too-large' | 'pass' | 'shard-unavailable',
 ): Promise<Response> {
   // A body on GET or HEAD is never forwarded (it is not part of the cache key).
   const hasBody = method !== 'GET' && method !== 'HEAD';
@@ -228,7 +245,7 @@ async function passThrough(
     },
     proxy.originTimeoutMs,
   );
-  const fwd = why === 'method' ? 'method' : why === 'pass' ? 'bypass' : 'uri-miss';
+  const fwd = why === 'method' ? 'method' : why === 'too-large' ? 'uri-miss' : 'bypass';
   if (!got.ok) {
     const status = formatCacheStatus([{ cache: 'strata', fwd, detail: `origin-${got.failure}` }]);
     throw originError(got.failure, proxy, status);

@@ -268,6 +268,13 @@ describe('hit-for-pass', () => {
   it('sends an uncacheable URL straight to the origin for a while, past its shard', async () => {
     const path = uniquePath();
     const url = `${path}?${cc('private, max-age=60')}`;
+    const shardAsks = () =>
+      runInDurableObject(
+        shardStub(NS, url),
+        (shard: ShardDO) =>
+          (shard as unknown as { proxy: { originRequests: number } }).proxy.originRequests,
+      );
+    const before = await shardAsks();
     expect((await fetchText(url)).status).toBe(
       'strata; fwd=uri-miss; fwd-status=200; detail=private',
     );
@@ -278,12 +285,7 @@ describe('hit-for-pass', () => {
     }
     expect(await originRequests(path)).toHaveLength(4);
     // Only the first went through the URL's shard.
-    const viaShard = await runInDurableObject(
-      shardStub(NS, url),
-      (shard: ShardDO) =>
-        (shard as unknown as { proxy: { originRequests: number } }).proxy.originRequests,
-    );
-    expect(viaShard).toBe(1);
+    expect((await shardAsks()) - before).toBe(1);
   });
 
   it('is not set by an error status or a request directive', async () => {
@@ -299,6 +301,31 @@ describe('hit-for-pass', () => {
     expect((await fetchText(plain)).status).toContain(
       'fwd=uri-miss; fwd-status=200; ttl=59; stored',
     );
+  });
+});
+
+describe('when the shard fails', () => {
+  it('answers from the origin, uncached, rather than fail', async () => {
+    const path = uniquePath();
+    const url = `${path}?${cc('max-age=60')}`;
+    const stub = shardStub(NS, url);
+    type Swappable = { proxy: unknown; savedProxy?: unknown };
+    await runInDurableObject(stub, (shard: ShardDO) => {
+      const s = shard as unknown as Swappable;
+      s.savedProxy = s.proxy;
+      s.proxy = { serve: () => Promise.reject(new Error('shard down')), raced: () => {} };
+    });
+    try {
+      const res = await fetchText(url);
+      expect(res.res.status).toBe(200);
+      expect(res.status).toBe('strata; fwd=bypass; fwd-status=200; detail=shard-unavailable');
+      expect(await originRequests(path)).toHaveLength(1);
+    } finally {
+      await runInDurableObject(stub, (shard: ShardDO) => {
+        const s = shard as unknown as Swappable;
+        s.proxy = s.savedProxy;
+      });
+    }
   });
 });
 
