@@ -120,7 +120,12 @@ export interface ShardProxyDeps {
  * so it says so to every request for the URL. Not statuses (a passing 503
  * must not stop a URL being cached) and not request directives.
  */
-const PASS_REASONS: ReadonlySet<string> = new Set(['no-store', 'private', 'set-cookie', 'vary-star']);
+const PASS_REASONS: ReadonlySet<string> = new Set([
+  'no-store',
+  'private',
+  'set-cookie',
+  'vary-star',
+]);
 
 interface Flight {
   promise: Promise<ProxyAnswer>;
