@@ -29,7 +29,8 @@ describe('freshness and Age', () => {
     const url = `${path}?${cc('max-age=60')}`;
     const first = await fetchText(url);
     expect(first.res.status).toBe(200);
-    expect(first.status).toBe('strata; fwd=uri-miss; fwd-status=200; ttl=59; stored');
+    // ttl is whole seconds left; a slow machine may have spent one already.
+    expect(first.status).toMatch(/^strata; fwd=uri-miss; fwd-status=200; ttl=5\d; stored$/);
     await sleep(1100);
     const second = await fetchText(url);
     expect(second.text).toBe(first.text);
@@ -96,7 +97,7 @@ describe('freshness and Age', () => {
     const url = `${path}?${cc('max-age=60')}`;
     await fetchText(url);
     const again = await fetchText(url, { 'cache-control': 'no-cache' });
-    expect(again.status).toBe('strata; fwd=request; fwd-status=200; ttl=59; stored');
+    expect(again.status).toMatch(/^strata; fwd=request; fwd-status=200; ttl=5\d; stored$/);
     expect(await originRequests(path)).toHaveLength(2);
   });
 });
@@ -298,8 +299,8 @@ describe('hit-for-pass', () => {
     expect((await fetchText(plain, { 'cache-control': 'no-store' })).status).toContain(
       'detail=request-no-store',
     );
-    expect((await fetchText(plain)).status).toContain(
-      'fwd=uri-miss; fwd-status=200; ttl=59; stored',
+    expect((await fetchText(plain)).status).toMatch(
+      /fwd=uri-miss; fwd-status=200; ttl=5\d; stored$/,
     );
   });
 });
