@@ -37,77 +37,20 @@ import {
   currentAge,
   evaluate,
   type Freshness,
-  type FreshnessRules,
   freshnessLeft,
-  type NotStoredReason,
   requestDirectives,
   staleOnErrorAllowed,
 } from '../src/http/freshness.ts';
 import type { HeaderMap } from '../src/http/headers.ts';
 import { selectingValues, variantId, varyMatches, varyNames } from '../src/http/vary.ts';
 import { LIMITS } from '../src/limits.ts';
-import {
-  CLIENT_CONDITIONALS,
-  fetchOrigin,
-  type OriginFailure,
-  originRequestHeaders,
-} from '../src/proxy/origin.ts';
+import { CLIENT_CONDITIONALS, fetchOrigin, originRequestHeaders } from '../src/proxy/origin.ts';
 import { decodeStored, encodeStored, type StoredResponse } from '../src/proxy/stored-response.ts';
 import { tagsOf } from '../src/proxy/tags.ts';
+import type { ProxyAnswer, ProxyPlan } from './proxy-api.ts';
 import type { ShardRead, ShardWrite, ShardWriteInput } from './shard-api.ts';
 
-/** What the Worker asks the shard for one GET or HEAD of a proxied URL. */
-export interface ProxyPlan {
-  namespace: string;
-  /** Normalised path and query (src/http/cache-key.ts). */
-  target: string;
-  originUrl: string;
-  /** The client's request fields, lower-case (hop-by-hop ones already gone). */
-  headers: HeaderMap;
-  /** This hop's `Via` member, e.g. `1.1 strata-us-east`. */
-  via: string;
-  timeoutMs: number;
-  maxBodyBytes: number;
-  keepStaleSeconds: number;
-  /** Seconds of hit-for-pass to hand back for an uncacheable response (0: none). */
-  passSeconds: number;
-  rules: FreshnessRules;
-}
-
-export type ProxyOutcome =
-  | 'hit'
-  | 'stale-while-revalidate'
-  | 'revalidated'
-  | 'fetched'
-  | 'stale-if-error'
-  | 'error';
-
-export type NotStored =
-  | NotStoredReason
-  | 'too-large'
-  | 'raced'
-  | 'stale-on-arrival'
-  | 'validator-mismatch';
-
-export interface ProxyAnswer {
-  outcome: ProxyOutcome;
-  /** What the lookup found before any origin request. */
-  lookup: 'miss' | 'vary-miss' | 'found';
-  /** Where the stored response came from, for hits. */
-  tier: 'L2' | 'L3' | null;
-  /** The response to send (stored or fresh from the origin); null on an error. */
-  response: StoredResponse | null;
-  /** Entries to copy into this data centre's L1 (the marker and the response). */
-  entries: Entry[];
-  stored: boolean;
-  notStored?: NotStored;
-  /** Status the origin answered this request with, when it was asked. */
-  fwdStatus?: number;
-  /** Why the stored response was not used as is. */
-  because?: 'no-cache' | 'request' | 'stale';
-  collapsed: boolean;
-  failure?: OriginFailure | 'only-if-cached';
-}
+export type * from './proxy-api.ts';
 
 export interface ShardProxyDeps {
   read(namespace: string, key: string): Promise<ShardRead>;
