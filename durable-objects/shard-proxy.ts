@@ -441,12 +441,7 @@ function softPurged(f: Freshness, since: number | undefined): Freshness {
  * plus the longest window it may be served stale in, plus `keepStale` when
  * it can be revalidated (a 304 is cheaper than a refetch).
  */
-export function storageTtl(
-  f: Freshness,
-  headers: HeaderMap,
-  keepStale: number,
-  now: number,
-): number {
+function storageTtl(f: Freshness, headers: HeaderMap, keepStale: number, now: number): number {
   const left = Math.max(0, freshnessLeft(f, now));
   const stale = Math.max(
     f.mustRevalidate ? 0 : Math.max(f.staleWhileRevalidate, f.staleIfError),

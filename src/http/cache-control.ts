@@ -125,14 +125,3 @@ export function parseTargetedCacheControl(header: string | undefined): Directive
   }
   return out;
 }
-
-/** Directives back in canonical `Cache-Control` syntax (arguments that are not tokens are quoted). */
-export function formatDirectives(directives: Directives): string {
-  const parts: string[] = [];
-  for (const [name, value] of directives) {
-    if (value === true) parts.push(name);
-    else if (TOKEN.test(value)) parts.push(`${name}=${value}`);
-    else parts.push(`${name}="${value.replace(/["\\]/g, '\\$&')}"`);
-  }
-  return parts.join(', ');
-}

@@ -48,9 +48,3 @@ export function responseKey(target: string): string {
 export function variantKey(target: string, variant: string): string {
   return `${target}\n${variant}`;
 }
-
-/** The target a stored key belongs to (what §4.4 invalidation purges by prefix). */
-export function targetOfKey(key: string): string {
-  const i = key.indexOf('\n');
-  return i === -1 ? key : key.slice(0, i);
-}
